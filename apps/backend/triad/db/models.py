@@ -1,0 +1,356 @@
+"""SQLAlchemy 2 models of the whole schema; Alembic migrations in `migrations/` create it.
+
+The models describe the tables for queries; they never create them (no `create_all`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+EMBEDDING_DIM = 384
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names, so migrations can refer to them."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# --- knowledge -------------------------------------------------------------------------------
+
+
+class KnowledgeDocument(Base):
+    """One source file of a tenant's knowledge base, with the hash that makes ingest idempotent."""
+
+    __tablename__ = "knowledge_documents"
+    __table_args__ = (UniqueConstraint("tenant", "source"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    chunks: Mapped[list[KnowledgeChunk]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class KnowledgeChunk(Base):
+    """A retrievable passage: text, heading path, embedding and a generated full-text vector."""
+
+    __tablename__ = "knowledge_chunks"
+    __table_args__ = (
+        Index(
+            "ix_knowledge_chunks_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        Index("ix_knowledge_chunks_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_knowledge_chunks_tenant", "tenant"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_documents.id", ondelete="CASCADE"), index=True
+    )
+    tenant: Mapped[str] = mapped_column(Text)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    heading_path: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Text)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
+    tsv: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed(
+            "to_tsvector('english', coalesce(heading_path, '') || ' ' || content)", persisted=True
+        ),
+    )
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+
+    document: Mapped[KnowledgeDocument] = relationship(back_populates="chunks")
+
+
+class KnowledgeVersion(Base):
+    """One row per change of a tenant's knowledge; the current version is the highest."""
+
+    __tablename__ = "knowledge_versions"
+    __table_args__ = (UniqueConstraint("tenant", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _now()
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class User(Base):
+    """A staff member or admin; customers are anonymous sessions, not users."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role in ('staff', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """A customer chat session; the token that guards it is stored only as a hash."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(32))
+    customer_ref: Mapped[str | None] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id", passive_deletes=True
+    )
+
+
+class Message(Base):
+    """One message in a conversation: from the customer, the assistant, or staff."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("role in ('customer', 'assistant', 'staff', 'system')", name="role"),
+        CheckConstraint("feedback is null or feedback in (-1, 1)", name="feedback"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(32))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    decision: Mapped[str | None] = mapped_column(String(32))
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[int | None] = mapped_column(Integer)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _now()
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Candidate(Base):
+    """One model's answer to one customer turn, with its accounting."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float | None] = mapped_column(Float)
+    unsupported_claims: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = _now()
+
+
+class CriticEvaluation(Base):
+    """The critic's verdict on one turn: scores, winner, consensus and why."""
+
+    __tablename__ = "critic_evaluations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    winner_candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidates.id", ondelete="SET NULL")
+    )
+    consensus: Mapped[float] = mapped_column(Float)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claims: Mapped[list[Any]] = mapped_column(default=list)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    judge_model: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _now()
+
+
+class TrainingSignal(Base):
+    """Exactly one per answered turn: everything needed to learn from the decision later."""
+
+    __tablename__ = "training_signals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    tenant: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(32))
+    prompt: Mapped[str] = mapped_column(Text)
+    passage_ids: Mapped[list[Any]] = mapped_column(default=list)
+    knowledge_version: Mapped[int] = mapped_column(Integer)
+    prompt_version: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list[Any]] = mapped_column(default=list)
+    winner: Mapped[str | None] = mapped_column(Text)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consensus: Mapped[float] = mapped_column(Float)
+    unsupported_claims: Mapped[list[Any]] = mapped_column(default=list)
+    decision: Mapped[str] = mapped_column(String(32))
+    gold_answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+
+class Escalation(Base):
+    """A turn handed to staff; claiming it stops two people answering the same case."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        CheckConstraint("status in ('open', 'claimed', 'resolved')", name="status"),
+        Index("ix_escalations_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    agent: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    consensus: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+
+class Lesson(Base):
+    """A correction learned from disagreements; admins approve it before models read it."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint("status in ('proposed', 'approved', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    title: Mapped[str] = mapped_column(Text, default="")
+    instruction: Mapped[str] = mapped_column(Text)
+    erring_role: Mapped[str | None] = mapped_column(String(16))
+    erring_model: Mapped[str | None] = mapped_column(Text)
+    wrong_claim: Mapped[str | None] = mapped_column(Text)
+    evidence_passage: Mapped[str | None] = mapped_column(Text)
+    evidence_signal_ids: Mapped[list[Any]] = mapped_column(default=list)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+
+class ProviderCall(Base):
+    """Every call to a model: tokens, cost, latency, outcome and why the router chose it."""
+
+    __tablename__ = "provider_calls"
+    __table_args__ = (Index("ix_provider_calls_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    task_type: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    tokens_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(32))
+    error_type: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+
+class FeatureFlag(Base):
+    """A switch admins flip at run time (e.g. `llm_dialogue`), with optional settings."""
+
+    __tablename__ = "feature_flags"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = _now()
