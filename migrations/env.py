@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
+
 from triad.db.embedded import ensure_database
 from triad.db.models import Base
 from triad.settings import get_settings

@@ -5,7 +5,9 @@
     │   ├── MissingCredentialError    a provider needs an environment variable that is unset
     │   ├── UnknownModelError         a model id is not in the registry
     │   └── InvalidConfigError        a config file does not parse or validate
-    ├── InputError                    the caller sent something unusable (maps to 4xx)
+    ├── InputError                    the caller sent something unusable (422)
+    ├── NotFoundError                 no such resource, or not the caller's to see (404)
+    ├── ConflictError                 the resource's state forbids the action (409)
     └── ProviderError                 a model call failed at run time
         ├── RateLimitedError          429; carries retry_after seconds when the provider said so
         ├── ProviderUnavailableError  5xx, refused or dropped connection
@@ -41,7 +43,9 @@ class MissingCredentialError(ConfigurationError):
         self.variable = variable
         self.model_id = model_id
         who = f" for model '{model_id}'" if model_id else ""
-        super().__init__(f"environment variable {variable} is not set{who}; set it to use this model")
+        super().__init__(
+            f"environment variable {variable} is not set{who}; set it to use this model"
+        )
 
 
 class UnknownModelError(ConfigurationError):
@@ -50,9 +54,8 @@ class UnknownModelError(ConfigurationError):
     def __init__(self, model_id: str, known: Sequence[str]) -> None:
         self.model_id = model_id
         self.known = list(known)
-        super().__init__(
-            f"unknown model id '{model_id}'; known models: {', '.join(sorted(self.known)) or 'none'}"
-        )
+        known_list = ", ".join(sorted(self.known)) or "none"
+        super().__init__(f"unknown model id '{model_id}'; known models: {known_list}")
 
 
 class InvalidConfigError(ConfigurationError):
@@ -61,6 +64,14 @@ class InvalidConfigError(ConfigurationError):
 
 class InputError(TriadError):
     """The caller's input cannot be used; the message names what is wrong."""
+
+
+class NotFoundError(TriadError):
+    """No such resource, or the caller may not see it; the message never says which."""
+
+
+class ConflictError(TriadError):
+    """The resource is in a state that does not allow the action (e.g. already resolved)."""
 
 
 class ProviderError(TriadError):

@@ -28,10 +28,10 @@ def _server(data_dir: Path) -> Any:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
             warnings.simplefilter("ignore")
-            import pgserver
+            from pgserver.postgres_server import get_server
 
             data_dir.mkdir(parents=True, exist_ok=True)
-            _servers[data_dir] = pgserver.get_server(data_dir, cleanup_mode="stop")
+            _servers[data_dir] = get_server(data_dir, cleanup_mode="stop")
     return _servers[data_dir]
 
 

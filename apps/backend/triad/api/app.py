@@ -1,0 +1,42 @@
+"""The application factory; `make run` serves `create_app()` on 127.0.0.1:8000."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from triad.api import errors
+from triad.api.routes import health, knowledge
+from triad.db.embedded import ensure_database
+from triad.db.session import make_engine, make_session_factory
+from triad.knowledge.embedding import get_embedder
+from triad.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """Build the API; the database URL defaults to DATABASE_URL or the embedded server."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(database_url or ensure_database(settings))
+        app.state.settings = settings
+        app.state.session_factory = make_session_factory(engine)
+        app.state.embedder = get_embedder
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Triad",
+        version="0.1.0",
+        summary="Customer-facing AI agents that never trust a single LLM.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(knowledge.router)
+    return app

@@ -1,0 +1,179 @@
+"""The `triad` command: serve the API, migrate, ingest knowledge, search it, list models.
+
+Exit codes: 0 success, 2 bad input or configuration (with a message naming what is wrong).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from triad.db import migrate as db_migrate
+from triad.db.embedded import ensure_database
+from triad.db.session import make_engine, make_session_factory
+from triad.errors import ConfigurationError, InputError
+from triad.knowledge.embedding import get_embedder
+from triad.knowledge.ingest import IngestEvent, IngestReport, ingest_path
+from triad.knowledge.retrieval import retrieve
+from triad.settings import Settings, get_settings
+
+app = typer.Typer(help="Triad: customer-facing AI agents that never trust a single LLM.")
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _database_url(settings: Settings) -> str:
+    try:
+        return ensure_database(settings)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+
+
+async def _ingest(settings: Settings, url: str, path: Path, tenant: str) -> IngestReport:
+    engine = make_engine(url)
+    try:
+        with Progress(
+            TextColumn("[bold]ingest[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("files", total=None)
+
+            def step(event: IngestEvent) -> None:
+                progress.update(task, advance=1, description=f"{event.source} ({event.status})")
+
+            async with make_session_factory(engine)() as session:
+                return await ingest_path(
+                    session,
+                    path,
+                    tenant=tenant,
+                    embedder=get_embedder(),
+                    chunk_size=settings.chunk_size,
+                    chunk_overlap=settings.chunk_overlap,
+                    progress=step,
+                )
+    finally:
+        await engine.dispose()
+
+
+def _print_report(report: IngestReport) -> None:
+    if report.version_changed:
+        out.print(
+            f"knowledge version {report.version}: {len(report.added)} added, "
+            f"{len(report.changed)} changed, {len(report.removed)} removed, "
+            f"{len(report.unchanged)} unchanged ({report.chunks_written} chunks written)"
+        )
+    else:
+        out.print(
+            f"knowledge version {report.version}: nothing changed "
+            f"({len(report.unchanged)} files unchanged)"
+        )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Apply Alembic migrations (the only way the schema is made)."""
+    db_migrate.upgrade(_database_url(get_settings()), revision)
+    out.print(f"database at revision {revision}")
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="a folder of markdown files, or one .md file")],
+    tenant: Annotated[str | None, typer.Option(help="tenant id (default: TRIAD_TENANT)")] = None,
+) -> None:
+    """Ingest a knowledge base idempotently: unchanged files are skipped by content hash."""
+    settings = get_settings()
+    if not path.exists():
+        raise _fail(f"path '{path}' does not exist")
+    url = _database_url(settings)
+    db_migrate.upgrade(url)
+    try:
+        report = asyncio.run(_ingest(settings, url, path, tenant or settings.tenant))
+    except InputError as exc:
+        raise _fail(str(exc)) from exc
+    _print_report(report)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="the question")],
+    source: Annotated[
+        list[str] | None, typer.Option(help="limit to these sources (names or globs)")
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, max=50)] = 5,
+) -> None:
+    """Show what hybrid retrieval returns for a question."""
+    settings = get_settings()
+    url = _database_url(settings)
+
+    async def run() -> None:
+        engine = make_engine(url)
+        try:
+            async with make_session_factory(engine)() as session:
+                passages = await retrieve(
+                    session,
+                    query,
+                    tenant=settings.tenant,
+                    embedder=get_embedder(),
+                    sources=source,
+                    k=k,
+                )
+        finally:
+            await engine.dispose()
+        table = Table("#", "score", "source", "heading", "text")
+        for i, p in enumerate(passages, 1):
+            table.add_row(str(i), f"{p.score:.4f}", p.source, p.heading_path, p.text[:120])
+        out.print(table)
+
+    try:
+        asyncio.run(run())
+    except InputError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    ingest_demo: Annotated[bool, typer.Option(help="ingest the tenant's knowledge first")] = True,
+) -> None:
+    """Start the database, migrate, ingest the tenant's knowledge and serve the API."""
+    import uvicorn
+
+    from triad.api import create_app
+
+    settings = get_settings()
+    url = _database_url(settings)
+    db_migrate.upgrade(url)
+    if ingest_demo and settings.knowledge_dir.exists():
+        _print_report(asyncio.run(_ingest(settings, url, settings.knowledge_dir, settings.tenant)))
+    bind_host, bind_port = host or settings.host, port or settings.port
+    out.print(f"serving on http://{bind_host}:{bind_port} (OpenAPI at /docs)")
+    uvicorn.run(create_app(settings, database_url=url), host=bind_host, port=bind_port)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()
