@@ -150,6 +150,36 @@ def search(
 
 
 @app.command()
+def models() -> None:
+    """List the model registry and which models lack their key variable."""
+    from triad.api.routes.models import describe
+    from triad.providers.registry import ModelRegistry
+
+    try:
+        registry = ModelRegistry.from_yaml(get_settings().models_config)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for name in ("kind", "tier", "$/M in", "$/M out", "context"):
+        table.add_column(name)
+    table.add_column("status", no_wrap=True)
+    for spec in registry:
+        info = describe(spec)
+        status = "ready" if info.configured else f"set {info.missing_env}"
+        table.add_row(
+            info.id,
+            info.kind,
+            info.tier,
+            f"{info.input_price_per_mtok:g}",
+            f"{info.output_price_per_mtok:g}",
+            str(info.context_window or "-"),
+            status,
+        )
+    out.print(table)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,

@@ -8,16 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from triad.api import errors
-from triad.api.routes import health, knowledge
+from triad.api.routes import health, knowledge, models
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
 from triad.knowledge.embedding import get_embedder
+from triad.providers.registry import ModelRegistry
 from triad.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the API; the database URL defaults to DATABASE_URL or the embedded server."""
     settings = settings or get_settings()
+    registry = ModelRegistry.from_yaml(settings.models_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -25,6 +27,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
         app.state.embedder = get_embedder
+        app.state.registry = registry
         try:
             yield
         finally:
@@ -39,4 +42,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     errors.install(app)
     app.include_router(health.router)
     app.include_router(knowledge.router)
+    app.include_router(models.router)
     return app

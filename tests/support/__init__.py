@@ -1,0 +1,1 @@
+"""Reusable test helpers (loopback HTTP servers and the like); no fixtures live here."""
