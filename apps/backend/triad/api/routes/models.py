@@ -26,7 +26,9 @@ class ModelInfo(BaseModel):
 
 def describe(spec: ModelSpec) -> ModelInfo:
     """A registry row without secrets: only whether its key variable is set, never its value."""
-    missing = spec.api_key_env if spec.api_key_env and not os.environ.get(spec.api_key_env) else None
+    missing = (
+        spec.api_key_env if spec.api_key_env and not os.environ.get(spec.api_key_env) else None
+    )
     return ModelInfo(
         id=spec.id,
         kind=spec.kind,
