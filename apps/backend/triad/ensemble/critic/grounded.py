@@ -1,0 +1,198 @@
+"""GroundedCritic: checks every claim of every answer against the evidence, no LLM involved.
+
+It picks the cleanest answer and scores how far the ensemble can be trusted (consensus), so
+the ensemble can send, escalate or hold. Synchronous and a few milliseconds without
+embeddings; the async wrapper runs it in a worker thread when an embedder is attached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from triad.ensemble.critic.analysis import ClaimAnalysis, analyse_claim
+from triad.ensemble.critic.checks import Semantic, check_claim
+from triad.ensemble.critic.claims import split_claims
+from triad.ensemble.critic.consensus import agreement, pick_winner, rationale
+from triad.ensemble.critic.facts import extract_facts
+from triad.ensemble.critic.index import EvidenceIndex, texts_of
+from triad.ensemble.critic.models import (
+    AnswerVerdict,
+    ClaimVerdict,
+    CriticConfig,
+    CriticResult,
+)
+from triad.ensemble.critic.numbers import FactContext, FactVerdict, check_facts
+from triad.ensemble.critic.semantic import EmbeddingCache, EmbedFn, max_similarity
+
+_INDEX_CACHE_SIZE = 64
+SEMANTIC_CANDIDATES = 6
+
+
+def _nearest(a: ClaimAnalysis, index: EvidenceIndex, k: int) -> list[int]:
+    """The `k` evidence sentences sharing the most words with the claim."""
+    words = a.stems | a.entity_stems
+    scored = [
+        (len(words & (index.sentences[i].stems | index.sentences[i].context)), i)
+        for i in index.containing(words)
+    ]
+    return [i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:k]]
+
+
+def _claim_score(v: ClaimVerdict) -> float:
+    if v.status == "contradicted":
+        return 0.0
+    if v.status == "unsupported":
+        return 0.25 * v.support
+    return 0.55 + 0.45 * v.support
+
+
+def _answer_verdict(claims: list[ClaimVerdict]) -> AnswerVerdict:
+    checked = [c for c in claims if c.status != "unverifiable"]
+    if checked:
+        score = round(sum(_claim_score(c) for c in checked) / len(checked), 4)
+    else:
+        score = 0.5 if claims else 0.0
+    return AnswerVerdict(
+        score=score, claims=claims, unsupported_claims=[c for c in claims if c.failed]
+    )
+
+
+class GroundedCritic:
+    """Grounded claim checks, a winner and a consensus score for a set of answers."""
+
+    def __init__(self, embed: EmbedFn | None = None, config: CriticConfig | None = None) -> None:
+        self.config = config or CriticConfig()
+        self._cache = EmbeddingCache(embed, self.config.cache_size) if embed else None
+        self._indexes: OrderedDict[tuple[str, tuple[str, ...], tuple[str, ...]], EvidenceIndex]
+        self._indexes = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _index(self, question: str, evidence: Sequence[str], facts: Sequence[str]) -> EvidenceIndex:
+        key = (question, tuple(texts_of(evidence)), tuple(texts_of(facts)))
+        with self._lock:
+            hit = self._indexes.get(key)
+        if hit is None:
+            hit = EvidenceIndex.build(question, key[1], key[2])
+            with self._lock:
+                self._indexes[key] = hit
+                if len(self._indexes) > _INDEX_CACHE_SIZE:
+                    self._indexes.popitem(last=False)
+        return hit
+
+    def _analyse(
+        self, answer: str, index: EvidenceIndex
+    ) -> list[tuple[ClaimAnalysis, list[FactContext]]]:
+        out = []
+        facts = extract_facts(answer)
+        question = index.question_stems
+        previous: frozenset[str] = frozenset()
+        previous_names: frozenset[str] = frozenset()
+        for span in split_claims(answer):
+            mine = [f for f in facts if span.start <= f.start < span.end]
+            a = analyse_claim(span, mine)
+            words = frozenset(a.stems)
+            names = frozenset(a.entity_stems)
+            contexts = []
+            for f in mine:
+                before = [t for t in a.content if t.end <= f.start][-5:]
+                after = [t for t in a.content if t.start >= f.end][:5]
+                window = frozenset(t.stem for t in before + after)
+                siblings = tuple(g for g in mine if g is not f)
+                contexts.append(
+                    FactContext(
+                        f, window, words, names | previous_names, previous | question, siblings
+                    )
+                )
+            out.append((a, contexts))
+            previous, previous_names = words, names or previous_names
+        return out
+
+    def _semantics(
+        self, index: EvidenceIndex, claims: list[ClaimAnalysis], answers: list[str]
+    ) -> tuple[list[Semantic], list[NDArray[np.float32]]]:
+        """Best evidence cosine per claim and the answers' vectors, in one model call.
+
+        Outside "always" mode only the evidence sentences sharing the most words with the
+        claims are embedded: a near-verbatim paraphrase always shares words, and a turn's new
+        passages then cost a few sentences instead of the whole knowledge base."""
+        assert self._cache is not None
+        if self.config.semantic_mode == "always":
+            chosen = list(range(len(index.sentences)))
+        else:
+            chosen = sorted({i for a in claims for i in _nearest(a, index, SEMANTIC_CANDIDATES)})
+        evidence = [index.sentences[i].text for i in chosen]
+        texts = [a.span.text for a in claims]
+        vectors = self._cache.vectors([*evidence, *texts, *answers])
+        ev = vectors[: len(evidence)]
+        cl = vectors[len(evidence) : len(evidence) + len(texts)]
+        sims, best = max_similarity(cl, ev)
+        semantic = [
+            Semantic(float(sims[k]), evidence[int(best[k])] if evidence else "")
+            for k in range(len(claims))
+        ]
+        return semantic, list(vectors[len(evidence) + len(texts) :])
+
+    def evaluate(
+        self,
+        question: str,
+        answers: dict[str, str],
+        evidence: Sequence[str],
+        facts: Sequence[str] = (),
+    ) -> CriticResult:
+        """Check every answer; pick the cleanest; score agreement and consensus."""
+        started = time.perf_counter()
+        answers = {role: text for role, text in answers.items() if text and text.strip()}
+        index = self._index(question, evidence, facts)
+        claims: dict[str, list[tuple[ClaimAnalysis, list[FactVerdict]]]] = {}
+        outcomes: dict[str, list[tuple[ClaimVerdict, bool]]] = {}
+        for role, text in answers.items():
+            analysed = self._analyse(text, index)
+            found = iter(check_facts([c for _, cs in analysed for c in cs], index))
+            claims[role] = [(a, [next(found) for _ in cs]) for a, cs in analysed]
+            outcomes[role] = [
+                check_claim(a, fv, index, None, self.config, first=i == 0)
+                for i, (a, fv) in enumerate(claims[role])
+            ]
+        vectors: dict[str, NDArray[np.float32]] = {}
+        always = self.config.semantic_mode == "always"
+        todo = [(r, i) for r, out in outcomes.items() for i, (_, helps) in enumerate(out)
+                if always or helps]  # fmt: skip
+        if self._cache is not None and todo:
+            roles = list(answers) if always else []
+            semantic, whole = self._semantics(
+                index, [claims[r][i][0] for r, i in todo], [answers[r] for r in roles]
+            )
+            vectors = dict(zip(roles, whole, strict=True))
+            for (r, i), sem in zip(todo, semantic, strict=True):
+                a, fv = claims[r][i]
+                outcomes[r][i] = check_claim(a, fv, index, sem, self.config, first=i == 0)
+        verdicts = {role: _answer_verdict([v for v, _ in out]) for role, out in outcomes.items()}
+        winner = pick_winner(verdicts)
+        agree, consensus = agreement(answers, verdicts, vectors, self.config)
+        return CriticResult(
+            verdicts=verdicts,
+            winner=winner,
+            consensus=consensus,
+            agreement=agree,
+            rationale=rationale(verdicts, winner, agree),
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    async def aevaluate(
+        self,
+        question: str,
+        answers: dict[str, str],
+        evidence: Sequence[str],
+        facts: Sequence[str] = (),
+    ) -> CriticResult:
+        """`evaluate` off the event loop when embeddings make it slow enough to matter."""
+        if self._cache is None:
+            return self.evaluate(question, answers, evidence, facts)
+        return await asyncio.to_thread(self.evaluate, question, answers, evidence, facts)
