@@ -1,0 +1,1 @@
+"""The ensemble: LLMEnsemble, the grounded critic and the role configuration."""

@@ -1,0 +1,233 @@
+"""LLMEnsemble: teacher and student answer in parallel, the critic decides what is sent.
+
+The ensemble knows nothing about the database: retrieval comes in as a callable and the
+result goes out as a value the chat service records in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from triad.agents.prompts import load_template
+from triad.agents.quote import Quote, compute_quote, extract_quote_request
+from triad.agents.rules import BusinessRules
+from triad.ensemble.config import EnsembleConfig, RoleConfig
+from triad.ensemble.critic.models import CriticResult
+from triad.errors import InputError, TriadError
+from triad.knowledge.retrieval import Passage
+from triad.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    ContextPassage,
+    Provider,
+)
+
+Decision = Literal["send", "send_and_escalate", "hold_and_escalate"]
+Retriever = Callable[[str, Sequence[str]], Awaitable[tuple[list[Passage], int]]]
+ProviderFactory = Callable[[str], Provider]
+CostFn = Callable[[str, int | None, int | None], float]
+
+
+class Critic(Protocol):
+    """What the ensemble needs of a critic (the grounded critic, optionally with a judge)."""
+
+    async def aevaluate(
+        self,
+        question: str,
+        answers: dict[str, str],
+        evidence: Sequence[str],
+        facts: Sequence[str] = (),
+    ) -> CriticResult: ...
+
+
+@dataclass
+class TurnContext:
+    """What the ensemble gets besides the question: history, retrieval and lessons."""
+
+    retriever: Retriever
+    history: list[ChatMessage] = field(default_factory=list)
+    lessons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Verdicts of deterministic tools (e.g. the booking validator) the customer must hear."""
+
+
+@dataclass
+class RoleOutcome:
+    """One role's attempt: the completion, or the typed error that stopped it."""
+
+    role: str
+    model_id: str
+    completion: Completion | None = None
+    error_type: str | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.completion is not None and bool(self.completion.text.strip())
+
+
+@dataclass
+class EnsembleResult:
+    """Everything one turn produced; the chat service stores it and sends `reply`."""
+
+    agent: str
+    prompt: str
+    reply: str
+    decision: Decision
+    winner: str | None
+    critic: CriticResult | None
+    outcomes: list[RoleOutcome]
+    passages: list[Passage]
+    knowledge_version: int
+    prompt_version: str
+    facts: list[str]
+    quote: Quote | None
+    escalation_reason: str | None
+
+    @property
+    def escalate(self) -> bool:
+        return self.decision != "send"
+
+
+class LLMEnsemble:
+    """Never trust a single model: two answers, one grounded critic, a decision."""
+
+    def __init__(
+        self,
+        *,
+        config: EnsembleConfig,
+        rules: BusinessRules,
+        critic: Critic,
+        provider_factory: ProviderFactory,
+        critic_for: Callable[[str], Critic] | None = None,
+        cost: CostFn | None = None,
+        profile: str | None = None,
+    ) -> None:
+        self.config = config
+        self.rules = rules
+        self.critic = critic
+        self._critic_for = critic_for
+        self._provider_factory = provider_factory
+        self._cost = cost
+        self._profile = profile
+
+    async def _answer(self, role: str, spec: RoleConfig, request: CompletionRequest) -> RoleOutcome:
+        outcome = RoleOutcome(role=role, model_id=spec.model)
+        started = time.perf_counter()
+        try:
+            provider = self._provider_factory(spec.model)
+            outcome.completion = await asyncio.wait_for(
+                provider.complete(request), timeout=spec.timeout_s
+            )
+        except TimeoutError:
+            outcome.error_type, outcome.error = (
+                "ProviderTimeoutError",
+                f"no answer in {spec.timeout_s}s",
+            )
+        except TriadError as exc:
+            outcome.error_type, outcome.error = type(exc).__name__, str(exc)
+        outcome.latency_ms = (time.perf_counter() - started) * 1000
+        done = outcome.completion
+        if done is not None and self._cost is not None:
+            outcome.cost_usd = self._cost(spec.model, done.input_tokens, done.output_tokens)
+        return outcome
+
+    def _quote(self, prompt: str, history: Sequence[ChatMessage]) -> Quote | None:
+        said = " ".join([m.content for m in history if m.role == "user"] + [prompt])
+        request = extract_quote_request(said, self.rules)
+        if request is None:
+            return None
+        try:
+            return compute_quote(request, self.rules)
+        except (InputError, ValueError):
+            return None
+
+    async def generate_with_consensus(
+        self, prompt: str, context: TurnContext, agent_name: str, user_id: str | None = None
+    ) -> EnsembleResult:
+        """Answer `prompt` as `agent_name`; never raises for a provider failure."""
+        if agent_name not in self.rules.agents:
+            raise InputError(f"unknown agent '{agent_name}'; known: {sorted(self.rules.agents)}")
+        spec = self.rules.agents[agent_name]
+        passages, knowledge_version = await context.retriever(prompt, spec.sources)
+        quote = self._quote(prompt, context.history) if agent_name != "menu" else None
+        tool_facts = (quote.facts() if quote else []) + context.notes
+        facts = self.rules.facts() + tool_facts
+        template = load_template(agent_name)
+        system = template.render(
+            business_name=self.rules.business.name,
+            facts=tool_facts,
+            passages=[f"[{p.heading_path}]\n{p.text}" for p in passages],
+            lessons=context.lessons,
+        )
+        messages = [ChatMessage(role="system", content=system), *context.history]
+        messages.append(ChatMessage(role="user", content=prompt))
+        teacher, student = self.config.roles_for(agent_name, self._profile)
+        contexts = [p.to_context() for p in passages]
+        if tool_facts:
+            computed = ContextPassage(text="\n".join(tool_facts), heading_path="Computed for you")
+            contexts.insert(0, computed)
+
+        def request(role: RoleConfig) -> CompletionRequest:
+            return CompletionRequest(
+                messages=messages,
+                max_tokens=role.max_tokens,
+                temperature=role.temperature,
+                timeout_s=role.timeout_s,
+                stop=role.stop,
+                context=contexts,
+            )
+
+        outcomes = list(
+            await asyncio.gather(
+                self._answer("teacher", teacher, request(teacher)),
+                self._answer("student", student, request(student)),
+            )
+        )
+        answers = {o.role: o.completion.text.strip() for o in outcomes if o.ok and o.completion}
+        evidence = [p.text for p in passages]
+        judge = self._critic_for(agent_name) if self._critic_for else self.critic
+        critic = await judge.aevaluate(prompt, answers, evidence, facts) if answers else None
+        reply, decision, winner, reason = self._decide(answers, critic)
+        if context.notes:
+            reply = f"{reply}\n\n{' '.join(context.notes)}"
+        return EnsembleResult(
+            agent=agent_name,
+            prompt=prompt,
+            reply=reply,
+            decision=decision,
+            winner=winner,
+            critic=critic,
+            outcomes=outcomes,
+            passages=passages,
+            knowledge_version=knowledge_version,
+            prompt_version=template.version_id(context.lessons),
+            facts=facts,
+            quote=quote,
+            escalation_reason=reason,
+        )
+
+    def _decide(
+        self, answers: dict[str, str], critic: CriticResult | None
+    ) -> tuple[str, Decision, str | None, str | None]:
+        """Send the winner when it is clean; escalate low consensus; hold when nothing is clean."""
+        hold = self.config.holding_reply
+        if not answers or critic is None:
+            return hold, "hold_and_escalate", None, "no model produced an answer"
+        winner = critic.winner
+        if winner is None or critic.verdicts[winner].unsupported_claims:
+            return hold, "hold_and_escalate", winner, "no answer passed the critic's checks"
+        if critic.consensus < self.config.consensus_threshold:
+            reason = (
+                f"consensus {critic.consensus:.2f} below threshold "
+                f"{self.config.consensus_threshold:.2f}"
+            )
+            return answers[winner], "send_and_escalate", winner, reason
+        return answers[winner], "send", winner, None
