@@ -11,6 +11,7 @@ import pytest
 from tests.providers.helpers import ask
 from triad.providers import (
     NO_INFORMATION,
+    ChatMessage,
     CompletionRequest,
     ContextPassage,
     ExtractiveProvider,
@@ -97,3 +98,21 @@ async def test_injected_embeddings_find_synonyms_lexical_overlap_misses() -> Non
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="max_sentences"):
         ExtractiveProvider(max_sentences=0)
+
+
+async def test_list_items_come_with_their_list_and_heading() -> None:
+    menu = ContextPassage(
+        text="- Chicken (marinated thigh meat)\n- Shrimp\n- NY strip steak\n- Salmon\n- Tofu",
+        heading_path="Menu > Standard proteins",
+        source="menu.md",
+    )
+    other = ContextPassage(text="A $100 deposit secures the date.", heading_path="Deposit")
+    provider = ExtractiveProvider(max_sentences=2)
+    request = CompletionRequest(
+        messages=[ChatMessage(role="user", content="Which proteins do you have, steak?")],
+        context=[menu, other],
+    )
+    text = (await provider.complete(request)).text
+    assert text.startswith("Standard proteins: Chicken (marinated thigh meat), Shrimp, NY strip")
+    assert text.count("NY strip steak") == 1
+    assert "deposit" not in text

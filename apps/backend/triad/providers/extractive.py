@@ -67,19 +67,29 @@ class _Sentence:
     heading: str
     passage: int
     position: int
+    list_id: int | None = None
+    """Fragment items of one markdown list ("- Shrimp") share an id, so a chosen item brings
+    its list along; items that are whole sentences stand alone."""
 
 
 def split_sentences(passages: Sequence[ContextPassage]) -> list[_Sentence]:
     """Sentences and list items of every passage, each with the heading it sits under."""
     found: list[_Sentence] = []
     seen: set[str] = set()
+    lists = 0
     for p_index, passage in enumerate(passages):
         heading = passage.heading_path
+        in_list = False
         for line in passage.text.splitlines():
             match = _HEADING.match(line)
             if match:
                 heading = f"{passage.heading_path} {match.group(1)}".strip()
+                in_list = False
                 continue
+            item = bool(_LIST_MARKER.match(line))
+            if item and not in_list:
+                lists += 1
+            in_list = item or (in_list and not line.strip())
             line = _LIST_MARKER.sub("", line).strip().strip("|").strip()
             for piece in _SENTENCE_END.split(line):
                 piece = piece.strip()
@@ -87,8 +97,29 @@ def split_sentences(passages: Sequence[ContextPassage]) -> list[_Sentence]:
                 if len(terms(piece)) == 0 or key in seen:
                     continue
                 seen.add(key)
-                found.append(_Sentence(piece, heading, p_index, len(found)))
+                fragment = item and not piece.endswith((".", "!", "?"))
+                list_id = lists if fragment else None
+                found.append(_Sentence(piece, heading, p_index, len(found), list_id))
     return found
+
+
+def compose(chosen: Sequence[_Sentence], every: Sequence[_Sentence]) -> str:
+    """Join the chosen sentences; a list item comes with its whole list, after its heading
+    ("Standard proteins: Chicken, Shrimp, ..."), so no fragment stands without context."""
+    parts: list[str] = []
+    done: set[int] = set()
+    for sentence in chosen:
+        if sentence.list_id is None:
+            parts.append(_as_sentence(sentence.text))
+            continue
+        if sentence.list_id in done:
+            continue
+        done.add(sentence.list_id)
+        items = [s.text.rstrip(".") for s in every if s.list_id == sentence.list_id]
+        label = sentence.heading.split(">")[-1].strip()
+        listed = ", ".join(items)
+        parts.append(f"{label}: {listed}." if label else f"{listed}.")
+    return " ".join(parts)
 
 
 def _as_sentence(text: str) -> str:
@@ -119,6 +150,7 @@ class ExtractiveProvider(Provider):
         embed: EmbedFn | None = None,
         semantic_weight: float = 0.5,
         min_score: float = 0.1,
+        relative_floor: float = 0.5,
     ) -> None:
         super().__init__(model=model)
         if max_sentences < 1 or not 0.0 <= semantic_weight <= 1.0:
@@ -127,6 +159,7 @@ class ExtractiveProvider(Provider):
         self.max_sentences = max_sentences
         self.semantic_weight = semantic_weight if embed is not None else 0.0
         self.min_score = min_score
+        self.relative_floor = relative_floor
         self._embed = embed
 
     async def complete(self, request: CompletionRequest) -> Completion:
@@ -134,12 +167,13 @@ class ExtractiveProvider(Provider):
         started = time.perf_counter()
         sentences = split_sentences(request.context)
         scores = await self._scores(request.question, sentences)
+        floor = max(self.min_score, self.relative_floor * max(scores, default=0.0))
         ranked = sorted(
-            (s for s, score in zip(sentences, scores, strict=True) if score > self.min_score),
+            (s for s, score in zip(sentences, scores, strict=True) if score > floor),
             key=lambda s: (-scores[s.position], s.passage, s.position),
         )
         chosen = ranked[: self.max_sentences]
-        text = " ".join(_as_sentence(s.text) for s in chosen) if chosen else NO_INFORMATION
+        text = compose(chosen, sentences) if chosen else NO_INFORMATION
         read = [m.content for m in request.messages] + [p.text for p in request.context]
         return Completion(
             text=text,

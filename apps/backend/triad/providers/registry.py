@@ -47,6 +47,9 @@ class ExtractiveOptions(BaseModel):
     max_sentences: int = Field(default=3, ge=1, le=20)
     semantic_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     min_score: float = Field(default=0.1, ge=0.0, le=1.0)
+    relative_floor: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="drop sentences below this share of the best"
+    )
 
 
 class OllamaOptions(BaseModel):
