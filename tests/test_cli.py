@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from tests.conftest import TEST_DATABASE
 from triad.cli import app
-from triad.db.models import KnowledgeChunk, KnowledgeDocument
+from triad.db.models import KnowledgeChunk, KnowledgeDocument, TrainingSignal
 from triad.knowledge.ingest import current_knowledge_version
 from triad.settings import Settings, get_settings
 
@@ -75,3 +75,32 @@ async def test_ingest_non_markdown_exits_2_and_writes_nothing(
     assert result.exit_code == 2
     assert "markdown" in result.output.lower()
     assert await _counts(session, settings.tenant) == (0, 0, 0)
+
+
+async def test_ask_runs_the_whole_turn(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`triad ask` with a no-LLM profile (extractive for both roles): real retrieval, critic, DB."""
+    config = tmp_path / "ensemble.yaml"
+    config.write_text(
+        "profiles:\n"
+        "  offline:\n"
+        '    teacher: {model: "extractive:passages"}\n'
+        '    student: {model: "extractive:passages"}\n'
+    )
+    monkeypatch.setenv("TRIAD_ENSEMBLE_CONFIG", str(config))
+    get_settings.cache_clear()
+    result = await _invoke("ask", "Do you serve wagyu beef?")
+    assert result.exit_code == 0, result.output
+    for label in ("agent: menu", "teacher (extractive:passages", "student (extractive:passages"):
+        assert label in result.output
+    assert "consensus" in result.output and "decision" in result.output
+    assert "wagyu" in result.output.lower()
+    signals = await session.scalar(select(func.count()).select_from(TrainingSignal))
+    assert signals == 1
+
+
+async def test_ask_unknown_agent_exits_2(session: AsyncSession) -> None:
+    result = await _invoke("ask", "hello", "--agent", "astrology")
+    assert result.exit_code == 2
+    assert "unknown agent 'astrology'" in result.output

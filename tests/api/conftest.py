@@ -6,20 +6,44 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.conftest import truncate_all
 from triad.api import create_app
+from triad.knowledge.embedding import Embedder
+from triad.knowledge.ingest import ingest_with_settings
+from triad.runtime import Runtime
 from triad.settings import Settings
+
+STAFF_TOKEN = "staff-test-token"
 
 
 @pytest.fixture
-async def client(
-    settings: Settings, database_url: str, engine: AsyncEngine
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database_url=database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://triad.test") as c:
-            yield c
+async def app(settings: Settings, database_url: str, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """The real app (lifespan run) on the test database, with a staff token configured."""
+    configured = settings.model_copy(update={"staff_token": SecretStr(STAFF_TOKEN)})
+    application = create_app(configured, database_url=database_url)
+    async with application.router.lifespan_context(application):
+        yield application
     await truncate_all(engine)
+
+
+@pytest.fixture
+def runtime(app: FastAPI) -> Runtime:
+    rt: Runtime = app.state.runtime
+    return rt
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://triad.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def demo(session: AsyncSession, settings: Settings, embedder: Embedder) -> None:
+    """The demo tenant's knowledge base, ingested into the test database."""
+    await ingest_with_settings(session, settings, embedder)

@@ -6,19 +6,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.knowledge.embedding import Embedder
-from triad.knowledge.ingest import ingest_path
+from triad.knowledge.ingest import ingest_with_settings
 from triad.settings import Settings
-
-
-async def _ingest_demo(session: AsyncSession, settings: Settings, embedder: Embedder) -> None:
-    await ingest_path(
-        session,
-        settings.knowledge_dir,
-        tenant=settings.tenant,
-        embedder=embedder,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-    )
 
 
 async def test_health_reports_database_and_knowledge_version(
@@ -31,7 +20,7 @@ async def test_health_reports_database_and_knowledge_version(
         "tenant": settings.tenant,
         "knowledge_version": 0,
     }
-    await _ingest_demo(session, settings, embedder)
+    await ingest_with_settings(session, settings, embedder)
     after = (await client.get("/health")).json()
     assert after["knowledge_version"] == 1
 
@@ -43,9 +32,8 @@ async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:
 
 
 async def test_search_returns_the_right_passage_first(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, embedder: Embedder
+    client: httpx.AsyncClient, demo: None
 ) -> None:
-    await _ingest_demo(session, settings, embedder)
     response = await client.get("/knowledge/search", params={"q": "Do you serve wagyu?"})
     assert response.status_code == 200
     body = response.json()
@@ -55,10 +43,7 @@ async def test_search_returns_the_right_passage_first(
     assert first["source"] == "menu.md"
 
 
-async def test_search_scope_limits_sources(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, embedder: Embedder
-) -> None:
-    await _ingest_demo(session, settings, embedder)
+async def test_search_scope_limits_sources(client: httpx.AsyncClient, demo: None) -> None:
     response = await client.get(
         "/knowledge/search", params={"q": "deposit", "source": ["booking.md"], "k": 10}
     )

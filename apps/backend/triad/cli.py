@@ -15,12 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from triad.conversations.service import TurnOutcome
 from triad.db import migrate as db_migrate
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
 from triad.errors import ConfigurationError, InputError
 from triad.knowledge.embedding import get_embedder
-from triad.knowledge.ingest import IngestEvent, IngestReport, ingest_path
+from triad.knowledge.ingest import IngestEvent, IngestReport, ingest_with_settings
 from triad.knowledge.retrieval import retrieve
 from triad.settings import Settings, get_settings
 
@@ -58,14 +59,8 @@ async def _ingest(settings: Settings, url: str, path: Path, tenant: str) -> Inge
                 progress.update(task, advance=1, description=f"{event.source} ({event.status})")
 
             async with make_session_factory(engine)() as session:
-                return await ingest_path(
-                    session,
-                    path,
-                    tenant=tenant,
-                    embedder=get_embedder(),
-                    chunk_size=settings.chunk_size,
-                    chunk_overlap=settings.chunk_overlap,
-                    progress=step,
+                return await ingest_with_settings(
+                    session, settings, get_embedder(), path=path, tenant=tenant, progress=step
                 )
     finally:
         await engine.dispose()
@@ -147,6 +142,82 @@ def search(
         asyncio.run(run())
     except InputError as exc:
         raise _fail(str(exc)) from exc
+
+
+def _print_turn(turn: TurnOutcome) -> None:
+    result = turn.result
+    out.print(
+        f"[bold]agent[/]: {result.agent}    knowledge v{result.knowledge_version}    "
+        f"prompt {result.prompt_version}"
+    )
+    critic = result.critic
+    for outcome in result.outcomes:
+        title = f"[bold]{outcome.role}[/] ({outcome.model_id}, {outcome.latency_ms:.0f} ms)"
+        if outcome.completion is None:
+            out.print(f"{title}: [red]failed[/] {outcome.error_type}: {outcome.error}")
+            continue
+        verdict = critic.verdicts.get(outcome.role) if critic else None
+        score = f" score {verdict.score:.2f}" if verdict else ""
+        out.print(f"{title}{score}\n  {outcome.completion.text.strip()}")
+        for claim in verdict.claims if verdict else []:
+            colour = {"supported": "green", "unverifiable": "yellow"}.get(claim.status, "red")
+            out.print(f"    [{colour}]{claim.status:>12}[/] {claim.text!r} - {claim.reason}")
+    if critic is not None:
+        out.print(f"[bold]consensus[/] {critic.consensus:.2f}   [bold]winner[/] {critic.winner}")
+        out.print(f"[bold]rationale[/] {critic.rationale}")
+    out.print(
+        f"[bold]decision[/] {result.decision}"
+        + (f" ({result.escalation_reason})" if result.escalation_reason else "")
+    )
+    out.print(f"[bold]reply[/] {result.reply}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="a customer question")],
+    agent: Annotated[
+        str | None, typer.Option(help="booking | menu | pricing (default: auto)")
+    ] = None,
+) -> None:
+    """Answer one customer question through the whole ensemble and show every verdict."""
+    from triad.conversations.service import answer_turn, create_conversation
+    from triad.runtime import build_runtime
+
+    settings = get_settings()
+    url = _database_url(settings)
+    db_migrate.upgrade(url)
+    if settings.knowledge_dir.exists():
+        asyncio.run(_ingest(settings, url, settings.knowledge_dir, settings.tenant))
+
+    async def run() -> TurnOutcome:
+        embedder = get_embedder()
+        runtime = build_runtime(settings, embedder)
+        engine = make_engine(url)
+        try:
+            async with make_session_factory(engine)() as session:
+                conversation, _ = await create_conversation(
+                    session, tenant=settings.tenant, agent=agent, customer_ref="cli"
+                )
+                with console.status("teacher and student are answering..."):
+                    return await answer_turn(
+                        session,
+                        conversation=conversation,
+                        text=question,
+                        agent=agent,
+                        ensemble=runtime.ensemble,
+                        selector=runtime.selector,
+                        embedder=embedder,
+                        user_id="cli",
+                    )
+        finally:
+            await runtime.aclose()
+            await engine.dispose()
+
+    try:
+        turn = asyncio.run(run())
+    except (InputError, ConfigurationError) as exc:
+        raise _fail(str(exc)) from exc
+    _print_turn(turn)
 
 
 @app.command()

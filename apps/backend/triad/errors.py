@@ -6,6 +6,7 @@
     │   ├── UnknownModelError         a model id is not in the registry
     │   └── InvalidConfigError        a config file does not parse or validate
     ├── InputError                    the caller sent something unusable (422)
+    ├── NotAuthorizedError            credentials missing or wrong (401)
     ├── NotFoundError                 no such resource, or not the caller's to see (404)
     ├── ConflictError                 the resource's state forbids the action (409)
     └── ProviderError                 a model call failed at run time
@@ -64,6 +65,10 @@ class InvalidConfigError(ConfigurationError):
 
 class InputError(TriadError):
     """The caller's input cannot be used; the message names what is wrong."""
+
+
+class NotAuthorizedError(TriadError):
+    """The caller's credentials are missing or wrong."""
 
 
 class NotFoundError(TriadError):

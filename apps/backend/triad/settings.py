@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".pgdata"
     database_name: str = "triad"
     models_config: Path = PROJECT_ROOT / "config" / "models.yaml"
+    ensemble_config: Path = PROJECT_ROOT / "config" / "ensemble.yaml"
+    routing_config: Path = PROJECT_ROOT / "config" / "routing.yaml"
+    ensemble_profile: str | None = Field(
+        default=None, description="overrides the profile named in the ensemble config"
+    )
+    staff_token: SecretStr | None = Field(
+        default=None, description="bearer token for the staff API until real accounts exist"
+    )
     tenant: str = "demo"
     tenants_dir: Path = PROJECT_ROOT / "tenants"
     chunk_size: int = Field(default=900, ge=100, description="characters per knowledge chunk")

@@ -8,18 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from triad.api import errors
-from triad.api.routes import health, knowledge, models
+from triad.api.routes import chat, escalations, health, knowledge, llm, models
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
 from triad.knowledge.embedding import get_embedder
-from triad.providers.registry import ModelRegistry
+from triad.runtime import build_runtime
 from triad.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the API; the database URL defaults to DATABASE_URL or the embedded server."""
     settings = settings or get_settings()
-    registry = ModelRegistry.from_yaml(settings.models_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -27,10 +26,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
         app.state.embedder = get_embedder
-        app.state.registry = registry
+        runtime = build_runtime(settings, get_embedder())
+        app.state.runtime = runtime
+        app.state.registry = runtime.registry
         try:
             yield
         finally:
+            await runtime.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -43,4 +45,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(health.router)
     app.include_router(knowledge.router)
     app.include_router(models.router)
+    app.include_router(chat.router)
+    app.include_router(llm.router)
+    app.include_router(escalations.router)
     return app

@@ -22,6 +22,8 @@ def _status(exc: errors.TriadError) -> int:
             return 422
         case errors.ContentFilteredError():
             return 422
+        case errors.NotAuthorizedError():
+            return 401
         case errors.NotFoundError():
             return 404
         case errors.ConflictError():

@@ -6,7 +6,7 @@ The models describe the tables for queries; they never create them (no `create_a
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, ClassVar
 
 from pgvector.sqlalchemy import Vector
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
 )
@@ -289,6 +291,39 @@ class Escalation(Base):
     )
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
+
+
+class BookingRequest(Base):
+    """What the booking agent understood from a conversation, checked against the rules.
+
+    One open request per conversation, updated as the customer adds details; staff confirm it.
+    """
+
+    __tablename__ = "booking_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('needs_info', 'invalid', 'pending_staff', 'confirmed', 'declined')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    tenant: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    event_date: Mapped[date | None] = mapped_column(Date)
+    start_time: Mapped[time | None] = mapped_column(Time)
+    city: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    adults: Mapped[int | None] = mapped_column(Integer)
+    children: Mapped[int | None] = mapped_column(Integer)
+    proteins: Mapped[list[Any]] = mapped_column(default=list)
+    violations: Mapped[list[Any]] = mapped_column(default=list)
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
 
 
 class Lesson(Base):

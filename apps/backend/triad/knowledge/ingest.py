@@ -23,6 +23,7 @@ from triad.db.models import EMBEDDING_DIM, KnowledgeChunk, KnowledgeDocument, Kn
 from triad.errors import ConfigurationError, InputError
 from triad.knowledge.chunking import Chunk, chunk_markdown, markdown_title, validate_options
 from triad.knowledge.embedding import TextEmbedder, Vectors
+from triad.settings import Settings
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 
@@ -242,4 +243,25 @@ async def _write_chunks(
             }
             for chunk, vector in zip(chunks, vectors, strict=True)
         ],
+    )
+
+
+async def ingest_with_settings(
+    session: AsyncSession,
+    settings: Settings,
+    embedder: TextEmbedder,
+    *,
+    path: Path | None = None,
+    tenant: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Ingest with the deployment's chunking, by default the configured tenant's own folder."""
+    return await ingest_path(
+        session,
+        path or settings.knowledge_dir,
+        tenant=tenant or settings.tenant,
+        embedder=embedder,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        progress=progress,
     )

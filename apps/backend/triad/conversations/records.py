@@ -1,0 +1,170 @@
+"""Write one answered turn: every row it produced, in the caller's single transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from triad.db.models import (
+    Candidate,
+    CriticEvaluation,
+    Escalation,
+    Message,
+    ProviderCall,
+    TrainingSignal,
+)
+from triad.ensemble.core import EnsembleResult, RoleOutcome
+from triad.ensemble.critic.models import AnswerVerdict
+
+
+def _claims(verdict: AnswerVerdict | None) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in verdict.unsupported_claims] if verdict else []
+
+
+def _candidate_row(
+    message_id: int, outcome: RoleOutcome, verdict: AnswerVerdict | None
+) -> Candidate:
+    done = outcome.completion
+    provider, _, model = outcome.model_id.partition(":")
+    return Candidate(
+        message_id=message_id,
+        role=outcome.role,
+        provider=done.provider if done else provider,
+        model=done.model if done else model,
+        text=done.text if done else None,
+        error=f"{outcome.error_type}: {outcome.error}" if outcome.error_type else None,
+        finish_reason=done.finish_reason if done else None,
+        latency_ms=outcome.latency_ms,
+        input_tokens=done.input_tokens if done else None,
+        output_tokens=done.output_tokens if done else None,
+        cost_usd=outcome.cost_usd,
+        score=verdict.score if verdict else None,
+        unsupported_claims=_claims(verdict),
+    )
+
+
+def _provider_call_row(
+    message_id: int, result: EnsembleResult, outcome: RoleOutcome, user_id: str | None
+) -> ProviderCall:
+    done = outcome.completion
+    provider, _, model = outcome.model_id.partition(":")
+    return ProviderCall(
+        message_id=message_id,
+        task_type=f"chat.{result.agent}",
+        agent=result.agent,
+        role=outcome.role,
+        user_id=user_id,
+        provider=provider,
+        model=model,
+        input_tokens=done.input_tokens if done else None,
+        output_tokens=done.output_tokens if done else None,
+        cost_usd=outcome.cost_usd,
+        latency_ms=outcome.latency_ms,
+        outcome="ok" if outcome.ok else (outcome.error_type or "empty"),
+        error_type=outcome.error_type,
+        error=outcome.error,
+        reason=f"ensemble role {outcome.role}",
+    )
+
+
+async def record_turn(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    tenant: str,
+    customer_text: str,
+    result: EnsembleResult,
+    user_id: str | None,
+) -> tuple[Message, Message, Escalation | None]:
+    """Add the customer message, reply, candidates, evaluation, signal and escalation.
+
+    Flushes but does not commit: the caller owns the transaction, so a failure anywhere leaves
+    nothing half-written.
+    """
+    question = Message(
+        conversation_id=conversation_id, role="customer", content=customer_text, agent=result.agent
+    )
+    session.add(question)
+    await session.flush()
+    reply = Message(
+        conversation_id=conversation_id,
+        role="assistant",
+        content=result.reply,
+        agent=result.agent,
+        reply_to_id=question.id,
+        decision=result.decision,
+    )
+    session.add(reply)
+    await session.flush()
+
+    critic = result.critic
+    verdicts = dict(critic.verdicts) if critic is not None else {}
+    candidates = {
+        o.role: _candidate_row(reply.id, o, verdicts.get(o.role)) for o in result.outcomes
+    }
+    session.add_all(candidates.values())
+    session.add_all(_provider_call_row(reply.id, result, o, user_id) for o in result.outcomes)
+    await session.flush()
+
+    scores = {role: v.score for role, v in verdicts.items()}
+    unsupported = {role: _claims(v) for role, v in verdicts.items()}
+    consensus = float(critic.consensus) if critic is not None else 0.0
+    if critic is not None:
+        winner_row = candidates.get(result.winner) if result.winner else None
+        session.add(
+            CriticEvaluation(
+                message_id=reply.id,
+                winner_candidate_id=winner_row.id if winner_row else None,
+                consensus=consensus,
+                scores=scores,
+                claims=[
+                    {"role": role, **c.model_dump(mode="json")}
+                    for role, v in verdicts.items()
+                    for c in v.claims
+                ],
+                rationale=critic.rationale,
+                judge_model=", ".join(critic.judged_by),
+                latency_ms=critic.latency_ms,
+            )
+        )
+    session.add(
+        TrainingSignal(
+            message_id=reply.id,
+            tenant=tenant,
+            agent=result.agent,
+            prompt=result.prompt,
+            passage_ids=[p.chunk_id for p in result.passages],
+            knowledge_version=result.knowledge_version,
+            prompt_version=result.prompt_version,
+            candidates=[
+                {
+                    "role": o.role,
+                    "model": o.model_id,
+                    "text": o.completion.text if o.completion else None,
+                    "error": o.error_type,
+                }
+                for o in result.outcomes
+            ],
+            winner=result.winner,
+            scores=scores,
+            consensus=consensus,
+            unsupported_claims=[
+                {"role": role, **claim} for role, claims in unsupported.items() for claim in claims
+            ],
+            decision=result.decision,
+        )
+    )
+    escalation = None
+    if result.escalate:
+        escalation = Escalation(
+            conversation_id=conversation_id,
+            message_id=reply.id,
+            agent=result.agent,
+            reason=result.escalation_reason or result.decision,
+            consensus=consensus if critic is not None else None,
+        )
+        session.add(escalation)
+    await session.flush()
+    return question, reply, escalation

@@ -1,0 +1,200 @@
+"""Customer sessions, turns, feedback and staff replies: plain functions over a session."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from triad.agents.selector import AgentSelector
+from triad.conversations.booking import track_booking
+from triad.conversations.records import record_turn
+from triad.db.models import Conversation, Escalation, Message, TrainingSignal
+from triad.ensemble.core import EnsembleResult, LLMEnsemble, TurnContext
+from triad.errors import ConflictError, InputError, NotFoundError
+from triad.knowledge.embedding import TextEmbedder
+from triad.knowledge.ingest import current_knowledge_version
+from triad.knowledge.retrieval import Passage, retrieve
+from triad.providers.base import ChatMessage
+
+HISTORY_TURNS = 6
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_conversation(
+    session: AsyncSession, *, tenant: str, agent: str | None, customer_ref: str | None
+) -> tuple[Conversation, str]:
+    """A new chat session and its bearer token (shown once; only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(
+        tenant=tenant, agent=agent, customer_ref=customer_ref, token_hash=hash_token(token)
+    )
+    session.add(conversation)
+    await session.commit()
+    return conversation, token
+
+
+async def authorize(
+    session: AsyncSession, *, conversation_id: uuid.UUID, token: str | None
+) -> Conversation:
+    """The conversation if `token` opens it; the same NotFoundError whether missing or wrong."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or not token:
+        raise NotFoundError("chat session not found, or the session token does not match")
+    if not hmac.compare_digest(conversation.token_hash, hash_token(token)):
+        raise NotFoundError("chat session not found, or the session token does not match")
+    return conversation
+
+
+async def history(session: AsyncSession, conversation_id: uuid.UUID) -> list[Message]:
+    rows = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+    )
+    return list(rows)
+
+
+def _as_chat(messages: Sequence[Message]) -> list[ChatMessage]:
+    recent = [m for m in messages if m.role in ("customer", "assistant", "staff")]
+    return [
+        ChatMessage(role="user" if m.role == "customer" else "assistant", content=m.content)
+        for m in recent[-2 * HISTORY_TURNS :]
+    ]
+
+
+@dataclass
+class TurnOutcome:
+    question: Message
+    reply: Message
+    escalation: Escalation | None
+    result: EnsembleResult
+
+
+async def answer_turn(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    text: str,
+    agent: str | None,
+    ensemble: LLMEnsemble,
+    selector: AgentSelector,
+    embedder: TextEmbedder,
+    user_id: str | None,
+    lessons: Sequence[str] = (),
+    now: datetime | None = None,
+) -> TurnOutcome:
+    """Run the ensemble on a customer message and store the whole turn in one transaction."""
+    if not text.strip():
+        raise InputError("message content must not be blank")
+    if agent is not None and agent not in selector.names:
+        raise InputError(f"unknown agent '{agent}'; known: {sorted(selector.names)}")
+    chosen = agent or conversation.agent or selector.select(text).agent
+    now = now or datetime.now()
+    past = await history(session, conversation.id)
+
+    async def retriever(query: str, sources: Sequence[str]) -> tuple[list[Passage], int]:
+        passages = await retrieve(
+            session,
+            query,
+            tenant=conversation.tenant,
+            embedder=embedder,
+            sources=sources,
+            k=ensemble.config.retrieval_k,
+        )
+        return passages, await current_knowledge_version(session, conversation.tenant)
+
+    notes: list[str] = []
+    if chosen == "booking":
+        said = [m.content for m in past if m.role == "customer"] + [text]
+        check = await track_booking(
+            session, conversation=conversation, customer_texts=said, rules=ensemble.rules, now=now
+        )
+        notes = check.notes
+    context = TurnContext(
+        retriever=retriever, history=_as_chat(past), lessons=list(lessons), notes=notes
+    )
+    result = await ensemble.generate_with_consensus(text, context, chosen, user_id)
+    try:
+        question, reply, escalation = await record_turn(
+            session,
+            conversation_id=conversation.id,
+            tenant=conversation.tenant,
+            customer_text=text,
+            result=result,
+            user_id=user_id,
+        )
+        conversation.updated_at = datetime.now(UTC)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return TurnOutcome(question, reply, escalation, result)
+
+
+async def set_feedback(
+    session: AsyncSession, *, message_id: int, token: str | None, value: int
+) -> Message:
+    """Thumbs up (+1) or down (-1) on an assistant or staff reply of the caller's session."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFoundError(f"message {message_id} not found")
+    await authorize(session, conversation_id=message.conversation_id, token=token)
+    if message.role not in ("assistant", "staff"):
+        raise InputError("feedback is only accepted on replies, not on the customer's own message")
+    message.feedback = value
+    await session.commit()
+    return message
+
+
+async def list_escalations(
+    session: AsyncSession, *, status: str | None, agent: str | None, limit: int
+) -> list[Escalation]:
+    query = select(Escalation).order_by(Escalation.created_at.desc(), Escalation.id.desc())
+    if status:
+        query = query.where(Escalation.status == status)
+    if agent:
+        query = query.where(Escalation.agent == agent)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def reply_to_escalation(
+    session: AsyncSession, *, escalation_id: int, text: str, staff_user_id: int | None
+) -> tuple[Escalation, Message]:
+    """Append the staff answer to the customer's session, resolve the case, keep it as gold."""
+    if not text.strip():
+        raise InputError("reply text must not be blank")
+    escalation = await session.get(Escalation, escalation_id, with_for_update=True)
+    if escalation is None:
+        raise NotFoundError(f"escalation {escalation_id} not found")
+    if escalation.status == "resolved":
+        raise ConflictError(f"escalation {escalation_id} is already resolved")
+    message = Message(
+        conversation_id=escalation.conversation_id,
+        role="staff",
+        content=text.strip(),
+        agent=escalation.agent,
+        reply_to_id=escalation.message_id,
+        staff_user_id=staff_user_id,
+    )
+    session.add(message)
+    await session.flush()
+    escalation.status = "resolved"
+    escalation.reply_message_id = message.id
+    escalation.resolved_at = datetime.now(UTC)
+    if escalation.message_id is not None:
+        signal = await session.scalar(
+            select(TrainingSignal).where(TrainingSignal.message_id == escalation.message_id)
+        )
+        if signal is not None:
+            signal.gold_answer = message.content
+    await session.commit()
+    return escalation, message

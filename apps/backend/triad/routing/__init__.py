@@ -1,0 +1,1 @@
+"""Routing of generic completions: which models, in which order, for a task and priority."""

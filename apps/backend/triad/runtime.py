@@ -1,0 +1,114 @@
+"""Everything a running Triad holds: registry, rules, critic, ensemble, selector, providers.
+
+Built once per process from settings; the API keeps one in `app.state`, the CLI builds its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from triad.agents.rules import BusinessRules, load_rules
+from triad.agents.selector import AgentSelector
+from triad.ensemble.config import EnsembleConfig
+from triad.ensemble.core import Critic, LLMEnsemble
+from triad.ensemble.critic import GroundedCritic, LLMJudge
+from triad.errors import InputError, MissingCredentialError
+from triad.knowledge.embedding import TextEmbedder
+from triad.providers.base import Provider
+from triad.providers.registry import ModelRegistry
+from triad.routing.chain import RouteTable
+from triad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The long-lived objects of one process; providers are built once per model id."""
+
+    settings: Settings
+    registry: ModelRegistry
+    rules: BusinessRules
+    config: EnsembleConfig
+    critic: GroundedCritic
+    selector: AgentSelector
+    routes: RouteTable
+    ensemble: LLMEnsemble = field(init=False)
+    _providers: dict[str, Provider] = field(default_factory=dict)
+    _judges: dict[str, Critic] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ensemble = LLMEnsemble(
+            config=self.config,
+            rules=self.rules,
+            critic=self.critic,
+            provider_factory=self.provider,
+            critic_for=self.critic_for,
+            cost=self.cost,
+            profile=self.settings.ensemble_profile,
+        )
+
+    def provider(self, model_id: str) -> Provider:
+        """The adapter for a registry id, built on first use (keys are read then)."""
+        if model_id not in self._providers:
+            self._providers[model_id] = self.registry.build(model_id)
+        return self._providers[model_id]
+
+    def critic_for(self, agent: str) -> Critic:
+        """The grounded critic, with the profile's LLM judge on top when one is configured.
+
+        A judge whose key is missing is skipped with a warning: the grounded checks still run.
+        """
+        model_id = self.config.judge_for(agent, self.settings.ensemble_profile)
+        if model_id is None:
+            return self.critic
+        if model_id not in self._judges:
+            try:
+                self._judges[model_id] = LLMJudge(self.provider(model_id), self.critic)
+            except MissingCredentialError as exc:
+                log.warning("LLM judge %s disabled: %s", model_id, exc)
+                self._judges[model_id] = self.critic
+        return self._judges[model_id]
+
+    def use_provider(self, model_id: str, provider: Provider) -> None:
+        """Serve `model_id` with an adapter built elsewhere (tests, custom clients)."""
+        self.registry.get(model_id)
+        self._providers[model_id] = provider
+
+    def cost(self, model_id: str, input_tokens: int | None, output_tokens: int | None) -> float:
+        return self.registry.get(model_id).cost_usd(input_tokens, output_tokens)
+
+    def check_agent(self, agent: str) -> None:
+        if agent not in self.rules.agents:
+            raise InputError(
+                f"unknown agent '{agent}'; known: {', '.join(sorted(self.rules.agents))}"
+            )
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+
+
+def build_runtime(settings: Settings, embedder: TextEmbedder) -> Runtime:
+    """Read every config file once; a mistake surfaces here as a ConfigurationError."""
+    registry = ModelRegistry.from_yaml(settings.models_config, embed=embedder.embed)
+    config = EnsembleConfig.from_yaml(settings.ensemble_config)
+    routes = RouteTable.from_yaml(settings.routing_config)
+    profile = config.active(settings.ensemble_profile)
+    named = {profile.teacher.model, profile.student.model, *routes.model_ids()}
+    named |= {j for j in [profile.judge, *(a.judge for a in profile.agents.values())] if j}
+    named |= {r.model for a in profile.agents.values() for r in (a.teacher, a.student) if r}
+    for model_id in sorted(named):
+        registry.get(model_id)  # UnknownModelError names it and lists the known ids
+    rules = load_rules(settings.tenant_dir)
+    return Runtime(
+        settings=settings,
+        registry=registry,
+        rules=rules,
+        config=config,
+        critic=GroundedCritic(embed=embedder.embed),
+        selector=AgentSelector(rules.agents, embed=embedder.embed),
+        routes=routes,
+    )

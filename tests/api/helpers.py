@@ -1,0 +1,35 @@
+"""Small helpers shared by the API tests: scripted roles, sessions, row counts."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support.scripted import ScriptedProvider
+from triad.db.models import Base
+from triad.runtime import Runtime
+
+GROUNDED = (
+    "We do not serve wagyu beef. You can choose chicken, shrimp, NY strip steak, salmon or tofu."
+)
+HALLUCINATED = "Yes, we serve wagyu beef for $20 extra per plate."
+
+
+def script_roles(runtime: Runtime, teacher: str, student: str) -> None:
+    """Replace the active profile's teacher and student with scripted models."""
+    profile = runtime.config.active(runtime.settings.ensemble_profile)
+    runtime.use_provider(profile.teacher.model, ScriptedProvider(teacher))
+    runtime.use_provider(profile.student.model, ScriptedProvider(student))
+
+
+async def open_session(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    """A new chat session and the header that opens it."""
+    created = await client.post("/chat/sessions", json={})
+    assert created.status_code == 201
+    body = created.json()
+    return body["session_id"], {"X-Session-Token": body["token"]}
+
+
+async def count_rows(session: AsyncSession, model: type[Base]) -> int:
+    return (await session.scalar(select(func.count()).select_from(model))) or 0
