@@ -105,7 +105,8 @@ def is_halueval(item: dict[str, Any]) -> bool:
 
 async def domain_context(items: list[dict[str, Any]]) -> dict[int, tuple[list[str], list[str]]]:
     """Retrieved passages and facts for every domain-shaped item, keyed by position."""
-    from triad.agents.quote import compute_quote, extract_quote_request
+    from triad.agents.extract import extract_quote_request
+    from triad.agents.quote import compute_quote
     from triad.agents.rules import load_rules
     from triad.db import migrate
     from triad.db.embedded import ensure_database

@@ -14,13 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from triad.agents.quote import (
-    compute_quote,
-    extract_guests,
-    extract_quote_request,
-    find_city,
-    normalize_numbers,
-)
+from triad.agents.extract import extract_guests, extract_quote_request, find_city, normalize_numbers
+from triad.agents.quote import compute_quote
 from triad.agents.rules import BusinessRules
 
 # id, question, expected request fields, grounded answer, hallucinated span (or "")

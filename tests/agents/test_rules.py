@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from triad.agents.rules import RULES_FILE, BusinessRules, load_rules, money
+from triad.agents.facts import money
+from triad.agents.rules import RULES_FILE, BusinessRules, load_rules
 from triad.errors import InvalidConfigError
 
 

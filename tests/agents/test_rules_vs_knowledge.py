@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from triad.agents.rules import BusinessRules, clock, num
+from triad.agents.facts import clock, num
+from triad.agents.rules import BusinessRules
 from triad.settings import PROJECT_ROOT
 
 KB = PROJECT_ROOT / "tenants" / "demo" / "knowledge"

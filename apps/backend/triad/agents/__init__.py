@@ -13,17 +13,8 @@ from triad.agents.booking import (
     parse_time,
     validate_booking,
 )
-from triad.agents.quote import (
-    GuestCounts,
-    Quote,
-    QuoteLine,
-    QuoteRefusedError,
-    QuoteRequest,
-    compute_quote,
-    extract_guests,
-    extract_quote_request,
-    find_city,
-)
+from triad.agents.extract import GuestCounts, extract_guests, extract_quote_request, find_city
+from triad.agents.quote import Quote, QuoteLine, QuoteRefusedError, QuoteRequest, compute_quote
 from triad.agents.rules import (
     AgentSpec,
     BusinessRules,

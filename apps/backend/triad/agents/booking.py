@@ -12,8 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from triad.agents.quote import QuoteRequest, compute_quote, extract_guests, find_city
-from triad.agents.rules import WEEKDAYS, BusinessRules, clock, join, money, num, word
+from triad.agents.extract import extract_guests, find_city
+from triad.agents.facts import clock, join, money, num, word
+from triad.agents.quote import QuoteRequest, compute_quote
+from triad.agents.rules import WEEKDAYS, BusinessRules
 
 Severity = Literal["blocking", "missing", "ask", "needs_approval", "info"]
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

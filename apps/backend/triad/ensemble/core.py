@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from triad.agents.extract import extract_quote_request
 from triad.agents.prompts import load_template
-from triad.agents.quote import Quote, compute_quote, extract_quote_request
+from triad.agents.quote import Quote, compute_quote
 from triad.agents.rules import BusinessRules
 from triad.ensemble.config import EnsembleConfig, RoleConfig
 from triad.ensemble.critic.models import CriticResult
