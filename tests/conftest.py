@@ -1,7 +1,8 @@
 """Shared fixtures: a real embedded PostgreSQL with pgvector, migrated by Alembic, per run.
 
-The test database is separate from the one `make run` serves (`triad_test`), dropped and
-re-created at the start of every run so no state leaks between runs.
+The test database is separate from the one `make run` serves (`triad_test`, or the name in
+TRIAD_TEST_DATABASE so parallel runs can keep apart), dropped and re-created at the start of
+every run so no state leaks between runs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from triad.db.session import make_engine, make_session_factory
 from triad.knowledge.embedding import Embedder, get_embedder
 from triad.settings import Settings
 
-TEST_DATABASE = "triad_test"
+TEST_DATABASE = os.environ.get("TRIAD_TEST_DATABASE", "triad_test")
 
 
 @pytest.fixture(scope="session")
