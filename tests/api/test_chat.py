@@ -143,3 +143,26 @@ async def test_offline_default_answers_with_the_real_local_model(
     student = next(r for r in rows if r.role == "student")
     assert student.provider == "local" and student.text and student.output_tokens
     assert await count_rows(session, TrainingSignal) == 1
+
+
+async def test_a_repeated_first_question_is_served_checked_from_the_cache(
+    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
+) -> None:
+    """The app wires the turn cache: a clean answer is reused, still with one signal a turn."""
+    script_roles(runtime, GROUNDED, GROUNDED)
+    first_sid, first_auth = await open_session(client)
+    question = {"content": "Do you serve wagyu beef?"}
+    first = await client.post(
+        f"/chat/sessions/{first_sid}/messages", json=question, headers=first_auth
+    )
+    assert first.json()["status"] == "answered" and first.json()["cached"] is False
+    calls = await count_rows(session, ProviderCall)
+
+    sid, auth = await open_session(client)
+    second = await client.post(f"/chat/sessions/{sid}/messages", json=question, headers=auth)
+    assert second.status_code == 200, second.text
+    assert second.json()["cached"] is True
+    assert second.json()["reply"] == first.json()["reply"]
+    rows = (await session.scalars(select(ProviderCall).where(ProviderCall.id > calls))).all()
+    assert [r.outcome for r in rows] == ["cache_hit"]
+    assert await count_rows(session, TrainingSignal) == 2

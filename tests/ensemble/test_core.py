@@ -61,7 +61,7 @@ def _ensemble(
         config=_config(timeout_s),
         rules=rules,
         critic=critic,
-        provider_factory=providers.__getitem__,
+        provider_factory=lambda model_id, key: providers[model_id],
         cost=lambda model, i, o: 0.001,
     )
 

@@ -9,6 +9,8 @@
     ├── NotAuthorizedError            credentials missing or wrong (401)
     ├── NotFoundError                 no such resource, or not the caller's to see (404)
     ├── ConflictError                 the resource's state forbids the action (409)
+    ├── BudgetExceededError           a daily budget has nothing left for the call (429); names it
+    │   └── RequestCapExceededError   one request is over a per-request token cap (422); names it
     └── ProviderError                 a model call failed at run time
         ├── RateLimitedError          429; carries retry_after seconds when the provider said so
         ├── ProviderUnavailableError  5xx, refused or dropped connection
@@ -77,6 +79,22 @@ class NotFoundError(TriadError):
 
 class ConflictError(TriadError):
     """The resource is in a state that does not allow the action (e.g. already resolved)."""
+
+
+class BudgetExceededError(TriadError):
+    """A budget refuses the call on every eligible model; `budget` names it for the caller.
+
+    `retry_after` is the number of seconds until the budget's day ends, when known.
+    """
+
+    def __init__(self, message: str, *, budget: str, retry_after: float | None = None) -> None:
+        self.budget = budget
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RequestCapExceededError(BudgetExceededError):
+    """The request alone is over a per-request cap (prompt or completion tokens); no model fits."""
 
 
 class ProviderError(TriadError):

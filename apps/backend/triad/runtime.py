@@ -1,12 +1,14 @@
-"""Everything a running Triad holds: registry, rules, critic, ensemble, selector, providers.
+"""Everything a running Triad holds: registry, rules, critic, ensemble, selector, router.
 
 Built once per process from settings; the API keeps one in `app.state`, the CLI builds its own.
+There is one `Router` per process, so breakers and health are shared by `/llm/complete` and
+the ensemble's roles.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from triad.agents.rules import BusinessRules, load_rules
 from triad.agents.selector import AgentSelector
@@ -17,7 +19,11 @@ from triad.errors import InputError, MissingCredentialError
 from triad.knowledge.embedding import TextEmbedder
 from triad.providers.base import Provider
 from triad.providers.registry import ModelRegistry
-from triad.routing.chain import RouteTable
+from triad.routing.config import RoutingConfig
+from triad.routing.guards import Guards
+from triad.routing.router import Router
+from triad.routing.turn_cache import TurnCache
+from triad.routing.types import BudgetGuard, ResponseCache, RouteKey
 from triad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,21 +39,46 @@ class Runtime:
     config: EnsembleConfig
     critic: GroundedCritic
     selector: AgentSelector
-    routes: RouteTable
+    routing: RoutingConfig
+    budget: BudgetGuard | None = None
+    cache: ResponseCache | None = None
+    turn_cache: TurnCache | None = None
+    router: Router = field(init=False)
     ensemble: LLMEnsemble = field(init=False)
     _providers: dict[str, Provider] = field(default_factory=dict)
     _judges: dict[str, Critic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.router = Router(
+            self.routing, self.registry, self.provider, budget=self.budget, cache=self.cache
+        )
         self.ensemble = LLMEnsemble(
             config=self.config,
             rules=self.rules,
             critic=self.critic,
-            provider_factory=self.provider,
+            provider_factory=self.role_provider,
             critic_for=self.critic_for,
             cost=self.cost,
             profile=self.settings.ensemble_profile,
+            disclaimer=self.routing.degraded_disclaimer,
         )
+
+    def attach_guards(self, guards: Guards) -> None:
+        """Budgets and caches need the database, so the app attaches them once it has one."""
+        self.budget = self.router.budget = guards.budget
+        self.cache = self.router.cache = guards.completions
+        self.turn_cache = guards.turns
+
+    def role_provider(self, model_id: str, key: RouteKey) -> Provider:
+        """An ensemble role's model as a route: `model_id` first, then the route's fallbacks,
+        never the other role's model (two answers from one model would agree trivially)."""
+        key = replace(key, priority=self.routing.priority_for(key.role, key.priority))
+        exclude: set[str] = set()
+        if key.agent is not None and key.role in ("teacher", "student"):
+            teacher, student = self.config.roles_for(key.agent, self.settings.ensemble_profile)
+            other = student.model if key.role == "teacher" else teacher.model
+            exclude = {other} - {model_id}
+        return self.router.bind(key, first=model_id, exclude=exclude)
 
     def provider(self, model_id: str) -> Provider:
         """The adapter for a registry id, built on first use (keys are read then)."""
@@ -95,9 +126,9 @@ def build_runtime(settings: Settings, embedder: TextEmbedder) -> Runtime:
     """Read every config file once; a mistake surfaces here as a ConfigurationError."""
     registry = ModelRegistry.from_yaml(settings.models_config, embed=embedder.embed)
     config = EnsembleConfig.from_yaml(settings.ensemble_config)
-    routes = RouteTable.from_yaml(settings.routing_config)
+    routing = RoutingConfig.from_yaml(settings.routing_config)
     profile = config.active(settings.ensemble_profile)
-    named = {profile.teacher.model, profile.student.model, *routes.model_ids()}
+    named = {profile.teacher.model, profile.student.model, *routing.model_ids()}
     named |= {j for j in [profile.judge, *(a.judge for a in profile.agents.values())] if j}
     named |= {r.model for a in profile.agents.values() for r in (a.teacher, a.student) if r}
     for model_id in sorted(named):
@@ -110,5 +141,5 @@ def build_runtime(settings: Settings, embedder: TextEmbedder) -> Runtime:
         config=config,
         critic=GroundedCritic(embed=embedder.embed),
         selector=AgentSelector(rules.agents, embed=embedder.embed),
-        routes=routes,
+        routing=routing,
     )

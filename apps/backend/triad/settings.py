@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     models_config: Path = PROJECT_ROOT / "config" / "models.yaml"
     ensemble_config: Path = PROJECT_ROOT / "config" / "ensemble.yaml"
     routing_config: Path = PROJECT_ROOT / "config" / "routing.yaml"
+    budgets_config: Path = PROJECT_ROOT / "config" / "budgets.yaml"
+    cache_config: Path = PROJECT_ROOT / "config" / "cache.yaml"
     ensemble_profile: str | None = Field(
         default=None, description="overrides the profile named in the ensemble config"
     )

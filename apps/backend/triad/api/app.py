@@ -8,10 +8,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from triad.api import errors
-from triad.api.routes import chat, escalations, health, knowledge, llm, models
+from triad.api.middleware import MetricsMiddleware
+from triad.api.routes import (
+    admin,
+    chat,
+    escalations,
+    health,
+    knowledge,
+    llm,
+    metrics,
+    models,
+    openai_compat,
+)
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
 from triad.knowledge.embedding import get_embedder
+from triad.routing.guards import build_guards
 from triad.runtime import build_runtime
 from triad.settings import Settings, get_settings
 
@@ -27,6 +39,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.session_factory = make_session_factory(engine)
         app.state.embedder = get_embedder
         runtime = build_runtime(settings, get_embedder())
+        runtime.attach_guards(
+            build_guards(settings, runtime.registry, get_embedder(), app.state.session_factory)
+        )
         app.state.runtime = runtime
         app.state.registry = runtime.registry
         try:
@@ -42,10 +57,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(MetricsMiddleware)
     app.include_router(health.router)
     app.include_router(knowledge.router)
     app.include_router(models.router)
     app.include_router(chat.router)
     app.include_router(llm.router)
     app.include_router(escalations.router)
+    app.include_router(admin.router)
+    app.include_router(openai_compat.router)
+    app.include_router(metrics.router)
     return app

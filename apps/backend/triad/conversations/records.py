@@ -17,6 +17,7 @@ from triad.db.models import (
 )
 from triad.ensemble.core import EnsembleResult, RoleOutcome
 from triad.ensemble.critic.models import AnswerVerdict
+from triad.routing.types import AttemptRecord
 
 
 def _claims(verdict: AnswerVerdict | None) -> list[dict[str, Any]]:
@@ -45,7 +46,58 @@ def _candidate_row(
     )
 
 
-def _provider_call_row(
+def attempt_row(
+    record: AttemptRecord,
+    *,
+    task_type: str,
+    user_id: str | None,
+    agent: str | None = None,
+    role: str | None = None,
+    message_id: int | None = None,
+) -> ProviderCall:
+    """One router attempt as a provider_calls row (shared with `POST /llm/complete`)."""
+    provider, _, model = record.model_id.partition(":")
+    return ProviderCall(
+        message_id=message_id,
+        task_type=task_type,
+        agent=agent,
+        role=role,
+        user_id=user_id,
+        provider=provider,
+        model=model,
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        tokens_estimated=record.tokens_estimated,
+        cost_usd=record.cost_usd,
+        latency_ms=record.latency_ms,
+        outcome=record.outcome,
+        error_type=record.error_type,
+        error=record.error,
+        retry_count=record.retry_count,
+        reason=record.reason,
+    )
+
+
+def _provider_call_rows(
+    message_id: int, result: EnsembleResult, outcome: RoleOutcome, user_id: str | None
+) -> list[ProviderCall]:
+    """One row per router attempt; one row for a role served by a plain provider."""
+    if outcome.attempts:
+        return [
+            attempt_row(
+                a,
+                task_type=f"chat.{result.agent}",
+                user_id=user_id,
+                agent=result.agent,
+                role=outcome.role,
+                message_id=message_id,
+            )
+            for a in outcome.attempts
+        ]
+    return [_plain_call_row(message_id, result, outcome, user_id)]
+
+
+def _plain_call_row(
     message_id: int, result: EnsembleResult, outcome: RoleOutcome, user_id: str | None
 ) -> ProviderCall:
     done = outcome.completion
@@ -95,6 +147,7 @@ async def record_turn(
         agent=result.agent,
         reply_to_id=question.id,
         decision=result.decision,
+        degraded=result.degraded,
     )
     session.add(reply)
     await session.flush()
@@ -105,7 +158,9 @@ async def record_turn(
         o.role: _candidate_row(reply.id, o, verdicts.get(o.role)) for o in result.outcomes
     }
     session.add_all(candidates.values())
-    session.add_all(_provider_call_row(reply.id, result, o, user_id) for o in result.outcomes)
+    session.add_all(
+        row for o in result.outcomes for row in _provider_call_rows(reply.id, result, o, user_id)
+    )
     await session.flush()
 
     scores = {role: v.score for role, v in verdicts.items()}

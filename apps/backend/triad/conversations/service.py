@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from triad import metrics
+from triad.agents.prompts import load_template
 from triad.agents.selector import AgentSelector
 from triad.conversations.booking import track_booking
+from triad.conversations.cached_turns import record_cached_turn, store_checked_turn
 from triad.conversations.records import record_turn
 from triad.db.models import Conversation, Escalation, Message, TrainingSignal
 from triad.ensemble.core import EnsembleResult, LLMEnsemble, TurnContext
@@ -23,6 +26,8 @@ from triad.knowledge.embedding import TextEmbedder
 from triad.knowledge.ingest import current_knowledge_version
 from triad.knowledge.retrieval import Passage, retrieve
 from triad.providers.base import ChatMessage
+from triad.routing.cache import CacheScope
+from triad.routing.turn_cache import CachedTurn, TurnCache
 
 HISTORY_TURNS = 6
 
@@ -77,6 +82,7 @@ class TurnOutcome:
     reply: Message
     escalation: Escalation | None
     result: EnsembleResult
+    cached: bool = False
 
 
 async def answer_turn(
@@ -91,8 +97,13 @@ async def answer_turn(
     user_id: str | None,
     lessons: Sequence[str] = (),
     now: datetime | None = None,
+    cache: TurnCache | None = None,
 ) -> TurnOutcome:
-    """Run the ensemble on a customer message and store the whole turn in one transaction."""
+    """Run the ensemble on a customer message and store the whole turn in one transaction.
+
+    With a `cache`, a first question may be answered by a checked reply stored earlier, and a
+    clean `send` reply is stored for later (the rules are in `conversations.cached_turns`).
+    """
     if not text.strip():
         raise InputError("message content must not be blank")
     if agent is not None and agent not in selector.names:
@@ -119,6 +130,22 @@ async def answer_turn(
             session, conversation=conversation, customer_texts=said, rules=ensemble.rules, now=now
         )
         notes = check.notes
+    scope = None
+    if cache is not None and not _as_chat(past) and not notes:
+        scope = cache.scope_for(
+            tenant=conversation.tenant,
+            agent=chosen,
+            question=text,
+            prompt_version=load_template(chosen).version_id(lessons),
+            knowledge_version=await current_knowledge_version(session, conversation.tenant),
+            facts=ensemble.rules.facts(),
+        )
+    if cache is not None and scope is not None:
+        hit = await cache.lookup(session, scope)
+        if hit is not None and hit.consensus >= ensemble.config.consensus_threshold:
+            return await _answer_from_cache(
+                session, conversation, text, hit=hit, scope=scope, cache=cache, user_id=user_id
+            )
     context = TurnContext(
         retriever=retriever, history=_as_chat(past), lessons=list(lessons), notes=notes
     )
@@ -132,12 +159,54 @@ async def answer_turn(
             result=result,
             user_id=user_id,
         )
+        if cache is not None and scope is not None:
+            await store_checked_turn(
+                session,
+                cache=cache,
+                tenant=conversation.tenant,
+                customer_text=text,
+                result=result,
+                facts=ensemble.rules.facts(),
+                message_id=reply.id,
+            )
         conversation.updated_at = datetime.now(UTC)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
+    metrics.count_turn(result.agent, result.decision)
     return TurnOutcome(question, reply, escalation, result)
+
+
+async def _answer_from_cache(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    hit: CachedTurn,
+    scope: CacheScope,
+    cache: TurnCache,
+    user_id: str | None,
+) -> TurnOutcome:
+    """Record a turn served by a stored checked reply, in one transaction."""
+    try:
+        question, reply, result = await record_cached_turn(
+            session,
+            conversation_id=conversation.id,
+            tenant=conversation.tenant,
+            customer_text=text,
+            hit=hit,
+            scope=scope,
+            cache=cache,
+            user_id=user_id,
+        )
+        conversation.updated_at = datetime.now(UTC)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    metrics.count_turn(result.agent, result.decision)
+    return TurnOutcome(question, reply, None, result, cached=True)
 
 
 async def set_feedback(

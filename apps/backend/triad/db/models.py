@@ -389,3 +389,68 @@ class FeatureFlag(Base):
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = _now()
+
+
+# --- cache -----------------------------------------------------------------------------------
+
+
+class CacheEntry(Base):
+    """A reusable answer (a routed completion or a checked turn), scoped so that an answer is
+    never served after the prompt or the facts it was made from changed."""
+
+    __tablename__ = "cache_entries"
+    __table_args__ = (
+        CheckConstraint("kind in ('completion', 'turn')", name="kind"),
+        Index("ix_cache_entries_scope", "scope", "prompt_version", "knowledge_version"),
+        Index("ix_cache_entries_expires", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    exact_key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    tenant: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(32))
+    task_type: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[str] = mapped_column(Text, default="")
+    knowledge_version: Mapped[int | None] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[str] = mapped_column(Text, default="")
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
+    model_id: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CacheHit(Base):
+    """One answer served from the cache instead of a model: what it saved, for cost reports."""
+
+    __tablename__ = "cache_hits"
+    __table_args__ = (
+        CheckConstraint("kind in ('exact', 'semantic')", name="kind"),
+        Index("ix_cache_hits_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cache_entries.id", ondelete="SET NULL"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    tenant: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(32))
+    task_type: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)
+    saved_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    saved_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _now()

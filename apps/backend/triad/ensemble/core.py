@@ -27,10 +27,13 @@ from triad.providers.base import (
     ContextPassage,
     Provider,
 )
+from triad.routing.router import RoutedProvider, attempts_of
+from triad.routing.types import AttemptRecord, RouteKey
 
 Decision = Literal["send", "send_and_escalate", "hold_and_escalate"]
 Retriever = Callable[[str, Sequence[str]], Awaitable[tuple[list[Passage], int]]]
-ProviderFactory = Callable[[str], Provider]
+ProviderFactory = Callable[[str, RouteKey], Provider]
+"""(the role's configured model id, what the call is for) -> a model, usually a bound route."""
 CostFn = Callable[[str, int | None, int | None], float]
 
 
@@ -68,6 +71,9 @@ class RoleOutcome:
     error: str | None = None
     latency_ms: float = 0.0
     cost_usd: float = 0.0
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    """The router's attempts (empty when the factory gave a plain provider)."""
+    degraded: bool = False
 
     @property
     def ok(self) -> bool:
@@ -91,6 +97,8 @@ class EnsembleResult:
     facts: list[str]
     quote: Quote | None
     escalation_reason: str | None
+    degraded: bool = False
+    """The reply's answer came from a lower tier than its role's model (a disclaimer is added)."""
 
     @property
     def escalate(self) -> bool:
@@ -110,6 +118,7 @@ class LLMEnsemble:
         critic_for: Callable[[str], Critic] | None = None,
         cost: CostFn | None = None,
         profile: str | None = None,
+        disclaimer: str | None = None,
     ) -> None:
         self.config = config
         self.rules = rules
@@ -118,15 +127,23 @@ class LLMEnsemble:
         self._provider_factory = provider_factory
         self._cost = cost
         self._profile = profile
+        self.disclaimer = disclaimer
 
-    async def _answer(self, role: str, spec: RoleConfig, request: CompletionRequest) -> RoleOutcome:
+    async def _answer(
+        self, role: str, spec: RoleConfig, request: CompletionRequest, key: RouteKey
+    ) -> RoleOutcome:
         outcome = RoleOutcome(role=role, model_id=spec.model)
         started = time.perf_counter()
         try:
-            provider = self._provider_factory(spec.model)
-            outcome.completion = await asyncio.wait_for(
-                provider.complete(request), timeout=spec.timeout_s
-            )
+            provider = self._provider_factory(spec.model, key)
+            if isinstance(provider, RoutedProvider):  # the router keeps the role's deadline
+                routed = await provider.route(request, deadline_s=spec.timeout_s)
+                outcome.completion, outcome.model_id = routed.completion, routed.model_id
+                outcome.attempts, outcome.degraded = routed.attempts, routed.degraded
+            else:
+                outcome.completion = await asyncio.wait_for(
+                    provider.complete(request), timeout=spec.timeout_s
+                )
         except TimeoutError:
             outcome.error_type, outcome.error = (
                 "ProviderTimeoutError",
@@ -134,9 +151,12 @@ class LLMEnsemble:
             )
         except TriadError as exc:
             outcome.error_type, outcome.error = type(exc).__name__, str(exc)
+            outcome.attempts = attempts_of(exc)
         outcome.latency_ms = (time.perf_counter() - started) * 1000
         done = outcome.completion
-        if done is not None and self._cost is not None:
+        if outcome.attempts:
+            outcome.cost_usd = sum(a.cost_usd for a in outcome.attempts)
+        elif done is not None and self._cost is not None:
             outcome.cost_usd = self._cost(spec.model, done.input_tokens, done.output_tokens)
         return outcome
 
@@ -186,10 +206,22 @@ class LLMEnsemble:
                 context=contexts,
             )
 
+        prompt_version = template.version_id(context.lessons)
+
+        def key(role: str) -> RouteKey:
+            return RouteKey(
+                task_type=f"chat.{agent_name}",
+                agent=agent_name,
+                role=role,
+                user_id=user_id,
+                prompt_version=prompt_version,
+                knowledge_version=knowledge_version,
+            )
+
         outcomes = list(
             await asyncio.gather(
-                self._answer("teacher", teacher, request(teacher)),
-                self._answer("student", student, request(student)),
+                self._answer("teacher", teacher, request(teacher), key("teacher")),
+                self._answer("student", student, request(student), key("student")),
             )
         )
         answers = {o.role: o.completion.text.strip() for o in outcomes if o.ok and o.completion}
@@ -199,6 +231,10 @@ class LLMEnsemble:
         reply, decision, winner, reason = self._decide(answers, critic)
         if context.notes:
             reply = f"{reply}\n\n{' '.join(context.notes)}"
+        chosen = next((o for o in outcomes if o.role == winner), None)
+        degraded = decision != "hold_and_escalate" and chosen is not None and chosen.degraded
+        if degraded and self.disclaimer:
+            reply = f"{reply}\n\n{self.disclaimer}"
         return EnsembleResult(
             agent=agent_name,
             prompt=prompt,
@@ -209,10 +245,11 @@ class LLMEnsemble:
             outcomes=outcomes,
             passages=passages,
             knowledge_version=knowledge_version,
-            prompt_version=template.version_id(context.lessons),
+            prompt_version=prompt_version,
             facts=facts,
             quote=quote,
             escalation_reason=reason,
+            degraded=degraded,
         )
 
     def _decide(

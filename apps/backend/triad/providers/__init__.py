@@ -8,6 +8,7 @@ from triad.providers.base import (
     ContextPassage,
     FinishReason,
     Provider,
+    StreamChunk,
 )
 from triad.providers.extractive import NO_INFORMATION, EmbedFn, ExtractiveProvider
 from triad.providers.local import (
@@ -47,6 +48,7 @@ __all__ = [
     "OllamaProvider",
     "OpenAIProvider",
     "Provider",
+    "StreamChunk",
     "default_gguf_path",
     "local_openai_client",
     "ollama_client",

@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import ClassVar
 
 import anthropic
+import httpx2
 from anthropic.types import Message, MessageParam
 
-from triad.errors import ContentFilteredError, ProviderError
+from triad.errors import (
+    ContentFilteredError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
 from triad.providers._convert import convert_exception, malformed
-from triad.providers.base import ChatMessage, Completion, CompletionRequest, FinishReason, Provider
+from triad.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    Provider,
+    StreamChunk,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -56,10 +70,23 @@ def _tokens(usage: object, *names: str) -> int | None:
     return sum(counted) if counted else None
 
 
+def _transport_error(exc: httpx2.HTTPError, provider: str, model: str) -> ProviderError:
+    """A connection dropped mid-stream: the Anthropic SDK lets httpx2's error through as is."""
+    said = f"{provider} model '{model}'"
+    if isinstance(exc, httpx2.TimeoutException):
+        return ProviderTimeoutError(
+            f"{said} did not answer within the deadline", provider=provider, model=model
+        )
+    return ProviderUnavailableError(
+        f"{said} dropped the stream ({type(exc).__name__})", provider=provider, model=model
+    )
+
+
 class AnthropicProvider(Provider):
     """One Messages call per completion, SDK retries forced off; owns and closes its client."""
 
     kind: ClassVar[str] = "anthropic"
+    can_stream: ClassVar[bool] = True
 
     def __init__(
         self, client: anthropic.AsyncAnthropic, *, model: str, provider: str = "anthropic"
@@ -90,9 +117,83 @@ class AnthropicProvider(Provider):
             raise converted from exc
         return self._completion(response, (time.perf_counter() - started) * 1000.0)
 
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        """Stream the Messages events as text; `timeout_s` bounds the whole stream."""
+        try:
+            async with aclosing(self._stream(request)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        except Exception as exc:
+            converted = self._convert(exc)
+            if converted is None:
+                raise
+            raise converted from exc
+
+    async def _stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        system, turns = split_messages(request.messages)
+        deadline = asyncio.get_running_loop().time() + request.timeout_s
+        async with asyncio.timeout_at(deadline):
+            upstream = await self._client.messages.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                messages=turns,
+                system=system if system else anthropic.omit,
+                stop_sequences=request.stop if request.stop else anthropic.omit,
+                timeout=request.timeout_s,
+                stream=True,
+            )
+        finish: FinishReason | None = None
+        input_tokens: int | None = None
+        output_tokens: int | None = None
+        said = False
+        try:
+            events = aiter(upstream)
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        event: object = await anext(events)
+                except StopAsyncIteration:
+                    break
+                kind = getattr(event, "type", None)
+                if kind == "message_start":
+                    usage = getattr(getattr(event, "message", None), "usage", None)
+                    input_tokens = _tokens(
+                        usage,
+                        "input_tokens",
+                        "cache_read_input_tokens",
+                        "cache_creation_input_tokens",
+                    )
+                elif kind == "content_block_delta":
+                    text = getattr(getattr(event, "delta", None), "text", None)
+                    if isinstance(text, str) and text:
+                        said = True
+                        yield StreamChunk(text=text)
+                elif kind == "message_delta":
+                    reason = getattr(getattr(event, "delta", None), "stop_reason", None)
+                    finish = _FINISH.get(str(reason), "other") if reason else finish
+                    output_tokens = _tokens(getattr(event, "usage", None), "output_tokens")
+        finally:
+            await upstream.close()
+        if finish is None:
+            raise malformed(self.provider, self.model, "the stream ended without a stop reason")
+        if not said and finish == "content_filter":
+            raise ContentFilteredError(
+                f"{self.provider} model '{self.model}' refused to answer",
+                provider=self.provider,
+                model=self.model,
+            )
+        yield StreamChunk(
+            finish_reason=finish, input_tokens=input_tokens, output_tokens=output_tokens
+        )
+
     def _convert(self, exc: Exception) -> ProviderError | None:
         secrets = (self._client.api_key, self._client.auth_token)
-        return convert_exception(exc, provider=self.provider, model=self.model, secrets=secrets)
+        converted = convert_exception(
+            exc, provider=self.provider, model=self.model, secrets=secrets
+        )
+        if converted is None and isinstance(exc, httpx2.HTTPError):
+            converted = _transport_error(exc, self.provider, self.model)
+        return converted
 
     def _completion(self, response: object, latency_ms: float) -> Completion:
         """Join the text blocks; a body without a content list is MalformedResponseError."""

@@ -8,6 +8,7 @@ and return the same types, so a call site never knows whether it holds one model
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncGenerator
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,8 +74,27 @@ class Completion(BaseModel):
     finish_reason: FinishReason = "stop"
 
 
+class StreamChunk(BaseModel):
+    """A piece of a streamed answer; the last one carries the finish reason and the usage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    finish_reason: FinishReason | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    @property
+    def last(self) -> bool:
+        return self.finish_reason is not None
+
+
 class Provider(abc.ABC):
-    """A model adapter: one required async method, capabilities as class attributes."""
+    """A model adapter: one required async method, capabilities as class attributes.
+
+    `stream` is optional: adapters with `can_stream = False` answer it with their whole
+    completion as one chunk, so every caller may stream from every model.
+    """
 
     kind: ClassVar[str]
     can_stream: ClassVar[bool] = False
@@ -86,6 +106,18 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer the request or raise a `triad.errors.ProviderError`."""
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        """Yield the answer as it is generated; errors are the same `ProviderError`s as
+        `complete` raises. Only the last chunk has `finish_reason` (and usage, when known)."""
+        done = await self.complete(request)
+        if done.text:
+            yield StreamChunk(text=done.text)
+        yield StreamChunk(
+            finish_reason=done.finish_reason,
+            input_tokens=done.input_tokens,
+            output_tokens=done.output_tokens,
+        )
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release clients or processes; safe to call twice."""

@@ -13,7 +13,8 @@ import atexit
 import importlib.util
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ import httpx
 import openai
 
 from triad.errors import InvalidConfigError, ProviderUnavailableError
-from triad.providers.base import Completion, CompletionRequest, Provider
+from triad.providers.base import Completion, CompletionRequest, Provider, StreamChunk
 from triad.providers.openai_compat import OpenAIProvider
 
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
@@ -203,6 +204,7 @@ class LocalProvider(Provider):
     """The OpenAI adapter over a `LocalLlamaServer`, which it starts lazily on the first call."""
 
     kind: ClassVar[str] = "local"
+    can_stream: ClassVar[bool] = True
     needs_network: ClassVar[bool] = False
 
     def __init__(
@@ -223,6 +225,13 @@ class LocalProvider(Provider):
     async def complete(self, request: CompletionRequest) -> Completion:
         """Start (once) and hold the server, then answer through the OpenAI adapter."""
         return await (await self._adapter()).complete(request)
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        """Start (once) and hold the server, then stream through the OpenAI adapter."""
+        adapter = await self._adapter()
+        async with aclosing(adapter.stream(request)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def _adapter(self) -> OpenAIProvider:
         async with self._lock:

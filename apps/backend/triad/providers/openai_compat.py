@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import ClassVar
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from triad.errors import ContentFilteredError, ProviderError
 from triad.providers._convert import convert_exception, malformed
-from triad.providers.base import ChatMessage, Completion, CompletionRequest, FinishReason, Provider
+from triad.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    Provider,
+    StreamChunk,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -46,6 +55,7 @@ class OpenAIProvider(Provider):
     """
 
     kind: ClassVar[str] = "openai"
+    can_stream: ClassVar[bool] = True
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str, provider: str = "openai") -> None:
         super().__init__(model=model)
@@ -72,6 +82,75 @@ class OpenAIProvider(Provider):
                 raise
             raise converted from exc
         return self._completion(response, (time.perf_counter() - started) * 1000.0)
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        """Stream the chat; `timeout_s` bounds the whole stream, usage comes on the last chunk."""
+        try:
+            async with aclosing(self._stream(request)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        except Exception as exc:
+            converted = self._convert(exc)
+            if converted is None:
+                raise
+            raise converted from exc
+
+    async def _stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        deadline = asyncio.get_running_loop().time() + request.timeout_s
+        async with asyncio.timeout_at(deadline):
+            upstream = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[_message(m) for m in request.messages],
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                stop=request.stop if request.stop else openai.omit,
+                timeout=request.timeout_s,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        finish: FinishReason | None = None
+        usage: object = None
+        said = False
+        try:
+            chunks = aiter(upstream)
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        chunk: object = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                text, reason, refused = self._delta(chunk)
+                usage = getattr(chunk, "usage", None) or usage
+                finish = reason or finish
+                if refused and not said:
+                    raise ContentFilteredError(
+                        f"{self.provider} model '{self.model}' refused to answer",
+                        provider=self.provider,
+                        model=self.model,
+                    )
+                if text:
+                    said = True
+                    yield StreamChunk(text=text)
+        finally:
+            await upstream.close()
+        if finish is None:
+            raise malformed(self.provider, self.model, "the stream ended without a finish reason")
+        yield StreamChunk(
+            finish_reason=finish,
+            input_tokens=_int_or_none(getattr(usage, "prompt_tokens", None)),
+            output_tokens=_int_or_none(getattr(usage, "completion_tokens", None)),
+        )
+
+    def _delta(self, chunk: object) -> tuple[str, FinishReason | None, bool]:
+        """The text, finish reason and refusal flag of one chunk (the usage chunk has none)."""
+        if not isinstance(chunk, ChatCompletionChunk):
+            raise malformed(self.provider, self.model, "a stream event is not a completion chunk")
+        if not chunk.choices:
+            return "", None, False
+        choice = chunk.choices[0]
+        text = choice.delta.content if isinstance(choice.delta.content, str) else ""
+        reason = _FINISH.get(str(choice.finish_reason), "other") if choice.finish_reason else None
+        return text, reason, bool(getattr(choice.delta, "refusal", None))
 
     def _convert(self, exc: Exception) -> ProviderError | None:
         key = self._client.api_key

@@ -64,6 +64,7 @@ class TurnOut(BaseModel):
     reply: str
     status: Literal["answered", "answered_pending_review", "pending_staff"]
     degraded: bool = False
+    cached: bool = Field(default=False, description="served from a reply checked earlier")
 
 
 class SessionOut(BaseModel):
@@ -125,6 +126,7 @@ async def post_message(
         selector=runtime.selector,
         embedder=embedder,
         user_id=body.user_id,
+        cache=runtime.turn_cache,
     )
     return TurnOut(
         message_id=turn.reply.id,
@@ -133,6 +135,7 @@ async def post_message(
         reply=turn.reply.content,
         status=_STATUS[turn.result.decision],
         degraded=turn.reply.degraded,
+        cached=turn.cached,
     )
 
 

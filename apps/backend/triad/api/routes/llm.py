@@ -6,11 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.api.deps import RuntimeDep, SessionDep
-from triad.db.models import ProviderCall
+from triad.conversations.records import attempt_row
+from triad.errors import AllProvidersFailedError, BudgetExceededError
 from triad.providers.base import ChatMessage, CompletionRequest
-from triad.routing.chain import CallRecord, Priority, complete_with_fallback
+from triad.routing.router import attempts_of
+from triad.routing.types import AttemptRecord, Priority, RouteKey
 
 router = APIRouter(prefix="/llm", tags=["llm"])
 
@@ -37,8 +40,11 @@ class CompleteRequest(BaseModel):
 class AttemptOut(BaseModel):
     model: str
     outcome: str
+    error_type: str | None
     error: str | None
     latency_ms: float
+    retry_count: int
+    reason: str
 
 
 class CompleteResponse(BaseModel):
@@ -50,68 +56,67 @@ class CompleteResponse(BaseModel):
     output_tokens: int | None
     cost_usd: float
     latency_ms: float
+    degraded: bool = Field(description="a lower-tier model than the route's first answered")
+    disclaimer: str | None = Field(description="the configured degraded-answer notice, if any")
+    cached: bool
+    reason: str = Field(description="why the answering model was chosen")
     attempts: list[AttemptOut]
-
-
-def _row(body: CompleteRequest, record: CallRecord, cost: float) -> ProviderCall:
-    provider, _, model = record.model_id.partition(":")
-    done = record.completion
-    return ProviderCall(
-        task_type=body.task_type,
-        user_id=body.user_id,
-        provider=provider,
-        model=model,
-        input_tokens=done.input_tokens if done else None,
-        output_tokens=done.output_tokens if done else None,
-        cost_usd=cost,
-        latency_ms=record.latency_ms,
-        outcome=record.outcome,
-        error_type=record.error_type,
-        error=record.error,
-        reason=f"route {body.task_type}/{body.priority} position {record.position}",
-    )
 
 
 @router.post("/complete")
 async def complete(
     body: CompleteRequest, session: SessionDep, runtime: RuntimeDep
 ) -> CompleteResponse:
-    """Route a prompt by task_type and priority, falling back along the configured chain.
+    """Route a prompt by task_type and priority: retries, circuit breakers and fallback.
 
-    Every attempt is recorded with tokens, cost and latency. When every model fails the answer
-    is a 503 whose body names each attempt.
+    Every model tried or skipped is recorded (tokens, cost, latency, retries, reason). A
+    degraded answer (from a lower tier than the route's first model) says so and carries the
+    configured disclaimer; `text` itself is left as the model wrote it. When every model fails
+    the answer is a 503 whose body names each attempt.
     """
     messages = [ChatMessage(role="system", content=body.system)] if body.system else []
     messages.append(ChatMessage(role="user", content=body.prompt))
     request = CompletionRequest(
         messages=messages, max_tokens=body.max_tokens, temperature=body.temperature
     )
-    chain = runtime.routes.chain(body.task_type, body.priority)
-    result = await complete_with_fallback(chain, request, runtime.provider)
-    costs = {
-        id(r): runtime.cost(r.model_id, r.completion.input_tokens, r.completion.output_tokens)
-        if r.completion
-        else 0.0
-        for r in result.records
-    }
-    session.add_all(_row(body, r, costs[id(r)]) for r in result.records)
-    await session.commit()
-    attempts = [
-        AttemptOut(model=r.model_id, outcome=r.outcome, error=r.error, latency_ms=r.latency_ms)
-        for r in result.records
-    ]
-    if result.completion is None or result.model_id is None:
-        raise result.failure()
-    done = result.completion
-    winner = result.records[-1]
+    key = RouteKey(task_type=body.task_type, priority=body.priority, user_id=body.user_id)
+    try:
+        routed = await runtime.router.route(key, request)
+    except (AllProvidersFailedError, BudgetExceededError) as exc:
+        await _record(session, body, attempts_of(exc))
+        raise
+    await _record(session, body, routed.attempts)
+    done, winner = routed.completion, routed.attempts[-1]
     return CompleteResponse(
         text=done.text,
-        model=result.model_id,
+        model=routed.model_id,
         provider=done.provider,
         finish_reason=done.finish_reason,
-        input_tokens=done.input_tokens,
-        output_tokens=done.output_tokens,
-        cost_usd=costs[id(winner)],
+        input_tokens=winner.input_tokens,
+        output_tokens=winner.output_tokens,
+        cost_usd=winner.cost_usd,
         latency_ms=winner.latency_ms,
-        attempts=attempts,
+        degraded=routed.degraded,
+        disclaimer=runtime.routing.degraded_disclaimer if routed.degraded else None,
+        cached=routed.cached,
+        reason=routed.reason,
+        attempts=[
+            AttemptOut(
+                model=a.model_id,
+                outcome=a.outcome,
+                error_type=a.error_type,
+                error=a.error,
+                latency_ms=a.latency_ms,
+                retry_count=a.retry_count,
+                reason=a.reason,
+            )
+            for a in routed.attempts
+        ],
     )
+
+
+async def _record(
+    session: AsyncSession, body: CompleteRequest, records: list[AttemptRecord]
+) -> None:
+    session.add_all(attempt_row(r, task_type=body.task_type, user_id=body.user_id) for r in records)
+    await session.commit()
