@@ -21,9 +21,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import os
-import platform
-import re
 import statistics
 import sys
 import time
@@ -31,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchlib import machine
 
 from triad.settings import PROJECT_ROOT, Settings
 
@@ -261,17 +260,6 @@ async def run(items: list[Item], thresholds: Sequence[float]) -> dict[str, Any]:
         "wrong": {str(t.threshold): t.wrong for t in tallies},
         "missed": {str(t.threshold): t.missed for t in tallies},
     }
-
-
-def machine() -> str:
-    """nproc, CPU model and Python version: what the latencies depend on."""
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = m.group(1).strip() if m else cpu
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"nproc {cores}, {cpu}, Python {platform.python_version()}"
 
 
 def write_section(doc: Path, command: str, report: dict[str, Any]) -> None:

@@ -19,9 +19,6 @@ import asyncio
 import contextlib
 import datetime
 import json
-import os
-import platform
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -29,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchlib import machine
 from rich.console import Console
 from rich.progress import Progress
 
@@ -224,17 +222,6 @@ def run(cases: list[Case], critic: GroundedCritic) -> dict[str, Any]:
         "first_half": tallies[1].metrics(latencies[1]),
         "second_half": tallies[2].metrics(latencies[2]),
     }
-
-
-def machine() -> str:
-    """nproc, CPU model and Python version: what the latencies depend on."""
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = m.group(1).strip() if m else cpu
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"nproc {cores}, {cpu}, Python {platform.python_version()}"
 
 
 def write_section(

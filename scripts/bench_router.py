@@ -23,8 +23,6 @@ import datetime
 import json
 import math
 import multiprocessing
-import os
-import platform
 import re
 import statistics
 import sys
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import openai
+from benchlib import machine
 
 from triad.providers.base import (
     ChatMessage,
@@ -294,16 +293,6 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, dict[str, float]]
 
 
 # --- reporting ------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = m.group(1).strip() if m else cpu
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"nproc {cores}, {cpu}, Python {platform.python_version()}"
 
 
 COLUMNS = ("concurrency", "n", "direct_p50", "direct_p95", "routed_p50", "routed_p95",
