@@ -11,7 +11,9 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from contextlib import aclosing, contextmanager
+from typing import TypeVar
 
 import anthropic
 import httpx
@@ -227,3 +229,30 @@ def _status_error(
         detail=detail,
         secrets=secrets,
     )
+
+
+T = TypeVar("T")
+Converter = Callable[[Exception], ProviderError | None]
+
+
+@contextmanager
+def converted_errors(convert: Converter) -> Iterator[None]:
+    """The adapter boundary: SDK and transport errors leave as the error tree, our own bugs
+    (for which `convert` returns None) leave unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        converted = convert(exc)
+        if converted is None:
+            raise
+        raise converted from exc
+
+
+async def converted_stream(
+    chunks: AsyncGenerator[T, None], convert: Converter
+) -> AsyncGenerator[T, None]:
+    """Re-yield a stream, converting errors raised while it runs; closes it when abandoned."""
+    with converted_errors(convert):
+        async with aclosing(chunks) as items:
+            async for item in items:
+                yield item

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
 from typing import ClassVar
 
 import anthropic
@@ -23,7 +22,12 @@ from triad.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from triad.providers._convert import convert_exception, malformed
+from triad.providers._convert import (
+    convert_exception,
+    converted_errors,
+    converted_stream,
+    malformed,
+)
 from triad.providers.base import (
     ChatMessage,
     Completion,
@@ -100,7 +104,7 @@ class AnthropicProvider(Provider):
         """Send the conversation; every failure leaves as a `ProviderError`."""
         system, turns = split_messages(request.messages)
         started = time.perf_counter()
-        try:
+        with converted_errors(self._convert):
             async with asyncio.timeout(request.timeout_s):
                 response: object = await self._client.messages.create(
                     model=self.model,
@@ -110,24 +114,11 @@ class AnthropicProvider(Provider):
                     stop_sequences=request.stop if request.stop else anthropic.omit,
                     timeout=request.timeout_s,
                 )
-        except Exception as exc:
-            converted = self._convert(exc)
-            if converted is None:
-                raise
-            raise converted from exc
         return self._completion(response, (time.perf_counter() - started) * 1000.0)
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
         """Stream the Messages events as text; `timeout_s` bounds the whole stream."""
-        try:
-            async with aclosing(self._stream(request)) as chunks:
-                async for chunk in chunks:
-                    yield chunk
-        except Exception as exc:
-            converted = self._convert(exc)
-            if converted is None:
-                raise
-            raise converted from exc
+        return converted_stream(self._stream(request), self._convert)
 
     async def _stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
         system, turns = split_messages(request.messages)

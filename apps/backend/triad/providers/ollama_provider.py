@@ -14,7 +14,12 @@ import httpx
 import ollama
 
 from triad.errors import ProviderError
-from triad.providers._convert import UpstreamStatusError, convert_exception, malformed
+from triad.providers._convert import (
+    UpstreamStatusError,
+    convert_exception,
+    converted_errors,
+    malformed,
+)
 from triad.providers.base import Completion, CompletionRequest, FinishReason, Provider
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
@@ -75,16 +80,11 @@ class OllamaProvider(Provider):
             options["stop"] = list(request.stop)
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
         started = time.perf_counter()
-        try:
+        with converted_errors(self._convert):
             async with asyncio.timeout(request.timeout_s):
                 response: object = await self._client.chat(
                     model=self.model, messages=messages, stream=False, options=options
                 )
-        except Exception as exc:
-            converted = self._convert(exc)
-            if converted is None:
-                raise
-            raise converted from exc
         return self._completion(response, (time.perf_counter() - started) * 1000.0)
 
     def _convert(self, exc: Exception) -> ProviderError | None:

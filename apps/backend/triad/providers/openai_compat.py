@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from typing import ClassVar
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from triad.errors import ContentFilteredError, ProviderError
-from triad.providers._convert import convert_exception, malformed
+from triad.providers._convert import (
+    convert_exception,
+    converted_errors,
+    converted_stream,
+    malformed,
+)
 from triad.providers.base import (
     ChatMessage,
     Completion,
@@ -66,7 +70,7 @@ class OpenAIProvider(Provider):
     async def complete(self, request: CompletionRequest) -> Completion:
         """Send the chat; every failure leaves as a `ProviderError` naming provider and model."""
         started = time.perf_counter()
-        try:
+        with converted_errors(self._convert):
             async with asyncio.timeout(request.timeout_s):
                 response: object = await self._client.chat.completions.create(
                     model=self.model,
@@ -76,24 +80,11 @@ class OpenAIProvider(Provider):
                     stop=request.stop if request.stop else openai.omit,
                     timeout=request.timeout_s,
                 )
-        except Exception as exc:
-            converted = self._convert(exc)
-            if converted is None:
-                raise
-            raise converted from exc
         return self._completion(response, (time.perf_counter() - started) * 1000.0)
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
         """Stream the chat; `timeout_s` bounds the whole stream, usage comes on the last chunk."""
-        try:
-            async with aclosing(self._stream(request)) as chunks:
-                async for chunk in chunks:
-                    yield chunk
-        except Exception as exc:
-            converted = self._convert(exc)
-            if converted is None:
-                raise
-            raise converted from exc
+        return converted_stream(self._stream(request), self._convert)
 
     async def _stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
         deadline = asyncio.get_running_loop().time() + request.timeout_s
