@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from triad.config_files import load_yaml_model
 from triad.errors import InvalidConfigError
 
 
@@ -81,11 +81,4 @@ class EnsembleConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: Path) -> EnsembleConfig:
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidConfigError(f"cannot read ensemble config {path}: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise InvalidConfigError(f"invalid ensemble config {path}: {exc}") from exc
+        return load_yaml_model(cls, path, "ensemble")

@@ -23,13 +23,13 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from triad.config_files import load_yaml_model
 from triad.db.models import ProviderCall
-from triad.errors import BudgetExceededError, InvalidConfigError, RequestCapExceededError
+from triad.errors import BudgetExceededError, RequestCapExceededError
 from triad.providers.base import CompletionRequest
 from triad.providers.registry import ModelRegistry
 from triad.routing.tokens import estimate_prompt_tokens
@@ -104,14 +104,7 @@ class BudgetConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: Path) -> BudgetConfig:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidConfigError(f"cannot read budgets config {path}: {exc}") from exc
-        try:
-            return cls.model_validate(raw or {})
-        except ValidationError as exc:
-            raise InvalidConfigError(f"invalid budgets config {path}: {exc}") from exc
+        return load_yaml_model(cls, path, "budgets", empty_ok=True)
 
 
 @dataclass

@@ -29,15 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad import metrics
+from triad.config_files import load_yaml_model
 from triad.db.models import CacheEntry, CacheHit
-from triad.errors import InvalidConfigError
 from triad.knowledge.embedding import TextEmbedder
 
 log = logging.getLogger(__name__)
@@ -84,14 +83,7 @@ class CacheConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: Path) -> CacheConfig:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidConfigError(f"cannot read cache config {path}: {exc}") from exc
-        try:
-            return cls.model_validate(raw or {})
-        except ValidationError as exc:
-            raise InvalidConfigError(f"invalid cache config {path}: {exc}") from exc
+        return load_yaml_model(cls, path, "cache", empty_ok=True)
 
 
 def normalise(text: str) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from triad.errors import InvalidConfigError
+from triad.config_files import load_yaml_model
 from triad.providers.registry import ModelRegistry
 from triad.routing.types import Priority, RouteKey
 
@@ -123,15 +122,4 @@ class RoutingConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: Path) -> RoutingConfig:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InvalidConfigError(f"cannot read routing config {path}: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise InvalidConfigError(f"invalid routing config {path}: {problems}") from exc
+        return load_yaml_model(cls, path, "routing")
