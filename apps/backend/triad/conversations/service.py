@@ -131,6 +131,7 @@ async def answer_turn(
         )
         notes = check.notes
     scope = None
+    rule_facts = ensemble.rules.facts() if cache is not None else []
     if cache is not None and not _as_chat(past) and not notes:
         scope = cache.scope_for(
             tenant=conversation.tenant,
@@ -138,7 +139,7 @@ async def answer_turn(
             question=text,
             prompt_version=load_template(chosen).version_id(lessons),
             knowledge_version=await current_knowledge_version(session, conversation.tenant),
-            facts=ensemble.rules.facts(),
+            facts=rule_facts,
         )
     if cache is not None and scope is not None:
         hit = await cache.lookup(session, scope)
@@ -166,7 +167,7 @@ async def answer_turn(
                 tenant=conversation.tenant,
                 customer_text=text,
                 result=result,
-                facts=ensemble.rules.facts(),
+                facts=rule_facts,
                 message_id=reply.id,
             )
         conversation.updated_at = datetime.now(UTC)
