@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench clean-db
+.PHONY: run test install browser lint typecheck pytest bench clean-db
 
 install: $(STAMP)
 
@@ -35,7 +35,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# The browser tests drive Debian's Chromium through Playwright; never a downloaded browser.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+pytest: install browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

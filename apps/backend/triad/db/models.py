@@ -21,10 +21,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     Time,
+    Unicode,
     UniqueConstraint,
     func,
 )
@@ -148,6 +150,86 @@ class User(Base):
     created_at: Mapped[datetime] = _now()
 
 
+class UserSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    last_seen_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON APIs, acting as its user; stored only as a SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = _now()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- experiments -----------------------------------------------------------------------------
+
+
+class Experiment(Base):
+    """An A/B test or canary over an agent (or a `/llm/complete` task type).
+
+    `arms` is the list of arms (name, share in basis points, model and prompt choices);
+    `canary` holds the ramp settings and its current step. Defined in config, synced here.
+    """
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('draft', 'running', 'paused', 'stopped', 'rolled_back')", name="status"
+        ),
+        CheckConstraint("kind in ('ab', 'canary')", name="kind"),
+        CheckConstraint("target_kind in ('agent', 'task_type')", name="target_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(Text)
+    arms: Mapped[list[Any]] = mapped_column(default=list)
+    canary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class ExperimentEvent(Base):
+    """Something that happened to an experiment: started, paused, ramped, rolled back, stopped."""
+
+    __tablename__ = "experiment_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _now()
+
+
 # --- conversations ---------------------------------------------------------------------------
 
 
@@ -191,6 +273,10 @@ class Message(Base):
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     feedback: Mapped[int | None] = mapped_column(Integer)
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    experiment_arm: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _now()
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -263,6 +349,10 @@ class TrainingSignal(Base):
     unsupported_claims: Mapped[list[Any]] = mapped_column(default=list)
     decision: Mapped[str] = mapped_column(String(32))
     gold_answer: Mapped[str | None] = mapped_column(Text)
+    experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    experiment_arm: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _now()
 
 
@@ -326,6 +416,33 @@ class BookingRequest(Base):
     updated_at: Mapped[datetime] = _now()
 
 
+class DialogueRun(Base):
+    """One night's LLMDialogue for one tenant: unique per date, so replicas run it once."""
+
+    __tablename__ = "dialogue_runs"
+    __table_args__ = (
+        UniqueConstraint("tenant", "run_date"),
+        CheckConstraint(
+            "status in ('running', 'succeeded', 'failed', 'skipped')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Text)
+    run_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule")
+    reason: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    groups: Mapped[int] = mapped_column(Integer, default=0)
+    lessons_proposed: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = _now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Lesson(Base):
     """A correction learned from disagreements; admins approve it before models read it."""
 
@@ -345,6 +462,18 @@ class Lesson(Base):
     wrong_claim: Mapped[str | None] = mapped_column(Text)
     evidence_passage: Mapped[str | None] = mapped_column(Text)
     evidence_signal_ids: Mapped[list[Any]] = mapped_column(default=list)
+    evidence_chunk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_chunks.id", ondelete="SET NULL")
+    )
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    match_terms: Mapped[list[Any]] = mapped_column(default=list)
+    case_count: Mapped[int] = mapped_column(Integer, default=1)
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dialogue_runs.id", ondelete="SET NULL"), index=True
+    )
+    original_instruction: Mapped[str | None] = mapped_column(Text)
+    review_note: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
@@ -376,7 +505,52 @@ class ProviderCall(Base):
     error: Mapped[str | None] = mapped_column(Text)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(Text)
+    experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    experiment_arm: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _now()
+
+
+class DailyRollup(Base):
+    """One day of one model in one role for one agent: the numbers win-rate charts are made of."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (UniqueConstraint("day", "tenant", "agent", "role", "provider", "model"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    tenant: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    wins: Mapped[int] = mapped_column(Integer, default=0)
+    losses: Mapped[int] = mapped_column(Integer, default=0)
+    ties: Mapped[int] = mapped_column(Integer, default=0)
+    unsupported: Mapped[int] = mapped_column(Integer, default=0)
+    consensus_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_up: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = _now()
+
+
+class SchedulerJob(Base):
+    """APScheduler's job store table, declared here so that Alembic, not the library, owns it.
+
+    The shape is exactly what `apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore` (3.x) uses.
+    """
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FeatureFlag(Base):
