@@ -18,12 +18,17 @@ from triad.runtime import Runtime
 from triad.settings import Settings
 
 STAFF_TOKEN = "staff-test-token"
+ADMIN_TOKEN = "admin-test-token"
+STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
 async def app(settings: Settings, database_url: str, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
-    """The real app (lifespan run) on the test database, with a staff token configured."""
-    configured = settings.model_copy(update={"staff_token": SecretStr(STAFF_TOKEN)})
+    """The real app (lifespan run) on the test database, with service tokens for both roles."""
+    configured = settings.model_copy(
+        update={"staff_token": SecretStr(STAFF_TOKEN), "admin_token": SecretStr(ADMIN_TOKEN)}
+    )
     application = create_app(configured, database_url=database_url)
     async with application.router.lifespan_context(application):
         yield application

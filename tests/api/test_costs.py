@@ -8,10 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.conftest import STAFF_TOKEN
+from tests.api.conftest import ADMIN_HEADERS, STAFF_HEADERS
 from triad.db.models import CacheHit, ProviderCall
 
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 # The shipped budgets put the business in Los Angeles (PDT, UTC-7, in March 2026).
 MAR9_LATE = datetime(2026, 3, 10, 6, 30, tzinfo=UTC)  # 23:30 on 9 March, local
 MAR10 = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
@@ -70,7 +69,7 @@ async def test_rows_per_day_provider_model_and_agent_with_totals(
     client: httpx.AsyncClient, ledger: None
 ) -> None:
     response = await client.get(
-        "/admin/api/costs", params={"from": "2026-03-09", "to": "2026-03-10"}, headers=STAFF
+        "/admin/api/costs", params={"from": "2026-03-09", "to": "2026-03-10"}, headers=ADMIN_HEADERS
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -103,7 +102,7 @@ async def test_group_by_and_the_date_range(client: httpx.AsyncClient, ledger: No
     by_provider = await client.get(
         "/admin/api/costs",
         params={"from": "2026-03-10", "to": "2026-03-10", "group_by": "provider"},
-        headers=STAFF,
+        headers=ADMIN_HEADERS,
     )
     assert by_provider.status_code == 200, by_provider.text
     body = by_provider.json()
@@ -117,7 +116,7 @@ async def test_group_by_and_the_date_range(client: httpx.AsyncClient, ledger: No
     everything = await client.get(
         "/admin/api/costs",
         params={"from": "2026-03-01", "to": "2026-03-31", "group_by": ""},
-        headers=STAFF,
+        headers=ADMIN_HEADERS,
     )
     rows = everything.json()["rows"]
     assert len(rows) == 1 and rows[0]["cost_usd"] == pytest.approx(2.0)
@@ -136,13 +135,14 @@ async def test_group_by_and_the_date_range(client: httpx.AsyncClient, ledger: No
 async def test_bad_input_is_422_naming_it(
     client: httpx.AsyncClient, params: dict[str, str], needle: str
 ) -> None:
-    response = await client.get("/admin/api/costs", params=params, headers=STAFF)
+    response = await client.get("/admin/api/costs", params=params, headers=ADMIN_HEADERS)
     assert response.status_code == 422
     assert needle in response.text
 
 
-async def test_staff_only(client: httpx.AsyncClient) -> None:
+async def test_admins_only(client: httpx.AsyncClient) -> None:
     assert (await client.get("/admin/api/costs")).status_code == 401
+    assert (await client.get("/admin/api/costs", headers=STAFF_HEADERS)).status_code == 403
     wrong = {"Authorization": "Bearer nope"}
     assert (await client.get("/admin/api/costs", headers=wrong)).status_code == 401
-    assert (await client.get("/admin/api/costs", headers=STAFF)).status_code == 200
+    assert (await client.get("/admin/api/costs", headers=ADMIN_HEADERS)).status_code == 200

@@ -1,1 +1,1 @@
-"""The staff and admin console (server-rendered); a placeholder until the console issue lands."""
+"""The staff and admin console and the customer chat page: server-rendered HTML pages."""

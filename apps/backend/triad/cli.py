@@ -15,11 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from triad.analytics import cli as analytics_cli
+from triad.auth import cli as auth_cli
 from triad.conversations.service import TurnOutcome
 from triad.db import migrate as db_migrate
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
+from triad.dialogue import cli as dialogue_cli
 from triad.errors import ConfigurationError, InputError
+from triad.experiments import cli as experiments_cli
 from triad.knowledge.embedding import get_embedder
 from triad.knowledge.ingest import IngestEvent, IngestReport, ingest_with_settings
 from triad.knowledge.retrieval import retrieve
@@ -269,6 +273,12 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     out.print(f"serving on http://{bind_host}:{bind_port} (OpenAPI at /docs)")
     uvicorn.run(create_app(settings, database_url=url), host=bind_host, port=bind_port)
+
+
+analytics_cli.register(app)
+auth_cli.register(app)
+dialogue_cli.register(app)
+experiments_cli.register(app)
 
 
 def main() -> None:

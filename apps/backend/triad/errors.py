@@ -73,6 +73,14 @@ class NotAuthorizedError(TriadError):
     """The caller's credentials are missing or wrong."""
 
 
+class ForbiddenError(NotAuthorizedError):
+    """Signed in, but the role does not allow this (a staff member on an admin page). HTTP 403."""
+
+
+class LoginRequiredError(NotAuthorizedError):
+    """A console page was opened without a session; pages redirect to /login instead of 401."""
+
+
 class NotFoundError(TriadError):
     """No such resource, or the caller may not see it; the message never says which."""
 

@@ -40,7 +40,10 @@ class Settings(BaseSettings):
         default=None, description="overrides the profile named in the ensemble config"
     )
     staff_token: SecretStr | None = Field(
-        default=None, description="bearer token for the staff API until real accounts exist"
+        default=None, description="service bearer token acting with the staff role (machines)"
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="service bearer token acting with the admin role (machines)"
     )
     tenant: str = "demo"
     tenants_dir: Path = PROJECT_ROOT / "tenants"

@@ -11,10 +11,14 @@ from triad.api import errors
 from triad.api.middleware import MetricsMiddleware
 from triad.api.routes import (
     admin,
+    auth,
     chat,
     escalations,
+    experiments,
     health,
+    insights,
     knowledge,
+    lessons,
     llm,
     metrics,
     models,
@@ -26,6 +30,7 @@ from triad.knowledge.embedding import get_embedder
 from triad.routing.guards import build_guards
 from triad.runtime import build_runtime
 from triad.settings import Settings, get_settings
+from triad_admin import pages
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -67,4 +72,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(admin.router)
     app.include_router(openai_compat.router)
     app.include_router(metrics.router)
+    app.include_router(auth.router)
+    app.include_router(lessons.router)
+    app.include_router(insights.router)
+    app.include_router(experiments.router)
+    app.include_router(pages.router)
     return app

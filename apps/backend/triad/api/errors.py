@@ -27,6 +27,8 @@ def status_for(exc: errors.TriadError) -> int:
             return 429
         case errors.ContentFilteredError():
             return 422
+        case errors.ForbiddenError():
+            return 403
         case errors.NotAuthorizedError():
             return 401
         case errors.NotFoundError():

@@ -422,9 +422,7 @@ class DialogueRun(Base):
     __tablename__ = "dialogue_runs"
     __table_args__ = (
         UniqueConstraint("tenant", "run_date"),
-        CheckConstraint(
-            "status in ('running', 'succeeded', 'failed', 'skipped')", name="status"
-        ),
+        CheckConstraint("status in ('running', 'succeeded', 'failed', 'skipped')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

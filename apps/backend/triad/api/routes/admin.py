@@ -1,4 +1,4 @@
-"""Admin data for the console: costs and savings (staff token until accounts and roles land)."""
+"""Admin data for the console: costs and savings (admins only)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from triad.api.deps import SessionDep, SettingsDep, StaffDep
+from triad.api.deps import AdminDep, SessionDep, SettingsDep
 from triad.routing.budget import BudgetConfig
 from triad.routing.costs import GROUP_FIELDS, CostRow, cost_report, parse_group_by
 
-router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[StaffDep])
+router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[AdminDep])
 
 DEFAULT_DAYS = 30
 
