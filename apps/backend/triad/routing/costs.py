@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, not_, select
@@ -46,18 +46,28 @@ class CostRow:
         self.saved_usd += other.saved_usd
 
 
-def parse_group_by(raw: str) -> list[GroupField]:
-    """`day,provider` -> the fields, in the canonical order; InputError names a bad one."""
+F = TypeVar("F", bound=str)
+
+
+def parse_fields(raw: str, allowed: Sequence[F]) -> list[F]:
+    """`day,provider` -> the fields of `allowed`, in its order; InputError names a bad one."""
     names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(GROUP_FIELDS))
+    unknown = sorted(set(names) - set(allowed))
     if unknown:
         raise InputError(
-            f"group_by: unknown field(s) {', '.join(unknown)}; use any of {', '.join(GROUP_FIELDS)}"
+            f"group_by: unknown field(s) {', '.join(unknown)}; use any of {', '.join(allowed)}"
         )
-    return [f for f in GROUP_FIELDS if f in names]
+    return [f for f in allowed if f in names]
 
 
-def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def parse_group_by(raw: str) -> list[GroupField]:
+    """`day,provider` -> the fields, in the canonical order; InputError names a bad one."""
+    return parse_fields(raw, GROUP_FIELDS)
+
+
+def day_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants that open `start` and close `end` (inclusive days) in `zone`; InputError
+    for a reversed or over-long range."""
     if end < start:
         raise InputError(f"'from' ({start}) is after 'to' ({end})")
     if (end - start).days >= MAX_DAYS:
@@ -105,7 +115,7 @@ async def cost_report(
 ) -> tuple[list[CostRow], CostRow]:
     """Rows (ordered by their group fields) and totals for the days `start`..`end` inclusive."""
     zone = ZoneInfo(timezone)
-    low, high = _bounds(start, end, zone)
+    low, high = day_bounds(start, end, zone)
     pc, hit = ProviderCall, CacheHit
     called = and_(pc.outcome != "cache_hit", not_(pc.outcome.startswith("skipped")))
     spend = await _grouped(

@@ -1,0 +1,225 @@
+"""Admin insights: win rates (live and rolled up), consensus histogram, disagreements, model
+health and lesson effects; admins only, bad input named in a 422."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.analytics.scenario import four_turns
+from tests.analytics.seed import STUDENT_MODEL, TEACHER_MODEL, ask, place
+from tests.api.conftest import ADMIN_HEADERS, STAFF_HEADERS
+from tests.api.helpers import GROUNDED, HALLUCINATED
+from triad.analytics.rollups import rollup_day
+from triad.db.models import DailyRollup, Lesson
+from triad.routing.breaker import Permit
+from triad.runtime import Runtime
+
+TZ = "America/Los_Angeles"
+
+
+@pytest.fixture
+async def seeded(
+    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
+) -> list[int]:
+    """The four turns of `tests.analytics.scenario`, today."""
+    return await four_turns(client, runtime, session)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/api/win-rates",
+        "/admin/api/consensus-histogram",
+        "/admin/api/disagreements",
+        "/admin/api/providers/health",
+        "/admin/api/lessons/1/effect",
+    ],
+)
+async def test_admins_only(client: httpx.AsyncClient, path: str) -> None:
+    assert (await client.get(path)).status_code == 401
+    assert (await client.get(path, headers=STAFF_HEADERS)).status_code == 403
+
+
+async def test_win_rates_live_by_role(client: httpx.AsyncClient, seeded: list[int]) -> None:
+    response = await client.get("/admin/api/win-rates?group_by=role", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["group_by"] == ["role"] and body["timezone"] == TZ
+    rows = {r["role"]: r for r in body["rows"]}
+    teacher, student = rows["teacher"], rows["student"]
+    assert (teacher["wins"], teacher["losses"], teacher["ties"]) == (2, 0, 2)
+    assert teacher["win_rate"] == 0.5 and teacher["hallucination_rate"] == 0.25
+    assert teacher["escalation_rate"] == 0.5 and teacher["answers"] == 4
+    # the student: B lost, C and A tied, D failed (an error and a loss)
+    assert (student["wins"], student["losses"], student["ties"]) == (0, 2, 2)
+    assert (student["answers"], student["errors"]) == (3, 1)
+    assert student["win_rate"] == 0.0
+    assert student["hallucination_rate"] == pytest.approx(2 / 3, abs=1e-6)
+    assert teacher["mean_consensus"] == pytest.approx((0.955 + 0.2 + 0.55 + 0.925) / 4, abs=1e-6)
+    assert teacher["day"] is None and teacher["model"] is None
+
+
+async def test_win_rates_default_grouping(client: httpx.AsyncClient, seeded: list[int]) -> None:
+    body = (await client.get("/admin/api/win-rates", headers=ADMIN_HEADERS)).json()
+    assert body["group_by"] == ["day", "role", "provider", "model"]
+    assert (datetime.fromisoformat(body["to"]) - datetime.fromisoformat(body["from"])).days == 29
+    keys = sorted((r["role"], r["provider"], r["model"]) for r in body["rows"])
+    assert keys == [
+        ("student", "local", "smollm2-135m"),
+        ("student", "scripted", STUDENT_MODEL),
+        ("teacher", "scripted", TEACHER_MODEL),
+    ]
+    assert len({r["day"] for r in body["rows"]}) == 1
+
+
+async def test_rolled_up_days_come_from_the_rollups(
+    client: httpx.AsyncClient, session: AsyncSession, seeded: list[int]
+) -> None:
+    """A past day with rollups is read from them; today is computed live."""
+    past = datetime.now(UTC) - timedelta(days=3)
+    await place(session, seeded[0], past)  # turn A, three days ago
+    day = past.astimezone(ZoneInfo(TZ)).date()
+    assert await rollup_day(session, tenant="demo", day=day, timezone=TZ) == 2
+    await session.execute(
+        update(DailyRollup).where(DailyRollup.role == "teacher").values(wins=7, ties=0)
+    )
+    await session.commit()
+    body = (
+        await client.get("/admin/api/win-rates?group_by=day,role", headers=ADMIN_HEADERS)
+    ).json()
+    rows = {(r["day"], r["role"]): r for r in body["rows"]}
+    assert rows[(day.isoformat(), "teacher")]["wins"] == 7  # the stored row, not a recount
+    live = [r for (d, role), r in rows.items() if d != day.isoformat() and role == "teacher"]
+    assert [(r["turns"], r["wins"], r["ties"]) for r in live] == [(3, 2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-03-10&to=2026-03-01", "'from' (2026-03-10) is after 'to' (2026-03-01)"),
+        ("from=2020-01-01&to=2026-03-01", "at most 366"),
+        ("group_by=day,colour", "colour"),
+    ],
+)
+async def test_win_rates_bad_input_is_a_422(
+    client: httpx.AsyncClient, query: str, named: str
+) -> None:
+    response = await client.get(f"/admin/api/win-rates?{query}", headers=ADMIN_HEADERS)
+    assert response.status_code == 422
+    assert named in response.text
+
+
+async def test_histogram_bins_add_up_to_the_turns(
+    client: httpx.AsyncClient, seeded: list[int]
+) -> None:
+    response = await client.get("/admin/api/consensus-histogram?bins=4", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # consensus: A 0.955, B 0.2, C 0.55, D 0.925
+    assert [b["turns"] for b in body["bins"]] == [1, 0, 1, 2]
+    assert [b["lower"] for b in body["bins"]] == [0.0, 0.25, 0.5, 0.75]
+    assert body["turns"] == 4 == sum(b["turns"] for b in body["bins"])
+    other = await client.get("/admin/api/consensus-histogram?agent=pricing", headers=ADMIN_HEADERS)
+    assert other.json()["turns"] == 0
+    bad = await client.get("/admin/api/consensus-histogram?bins=0", headers=ADMIN_HEADERS)
+    assert bad.status_code == 422 and "bins" in bad.text
+
+
+async def test_disagreements_are_the_low_consensus_turns(
+    client: httpx.AsyncClient, seeded: list[int]
+) -> None:
+    response = await client.get("/admin/api/disagreements?limit=5", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert [d["message_id"] for d in found] == [seeded[2], seeded[1]]  # C then B, newest first
+    b = found[1]
+    assert b["question"] == "Is wagyu on the menu?"
+    assert b["answers"] == {"teacher": GROUNDED, "student": HALLUCINATED}
+    assert b["decision"] == "send_and_escalate" and b["consensus"] == pytest.approx(0.2)
+    one = await client.get("/admin/api/disagreements?limit=1&below=0.99", headers=ADMIN_HEADERS)
+    assert [d["message_id"] for d in one.json()] == [seeded[3]]
+
+
+async def test_provider_health(
+    client: httpx.AsyncClient, runtime: Runtime, seeded: list[int]
+) -> None:
+    breaker = runtime.router.breakers["openai:gpt-4o-mini"]
+    for _ in range(runtime.routing.breaker.failures + 1):
+        breaker.failure(Permit.CALL)
+    response = await client.get("/admin/api/providers/health", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text
+    models = {m["model_id"]: m for m in response.json()}
+    assert set(runtime.registry.ids()) <= set(models)
+    assert models["openai:gpt-4o-mini"]["circuit"] == "open"
+    assert models["openai:gpt-4o-mini"]["reopens_in_s"] > 0
+    local = models["local:smollm2-135m"]
+    assert local["circuit"] == "closed"
+    assert (local["calls"], local["errors"], local["error_rate"]) == (4, 1, 0.25)
+    assert local["p95_latency_ms"] is not None
+    assert models["anthropic:claude-haiku-4-5"]["calls"] == 0  # skipped, never called
+
+
+async def test_lesson_effect_before_and_after(
+    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
+) -> None:
+    reviewed = datetime.now(UTC) - timedelta(days=1)
+    before = [
+        await ask(client, runtime, GROUNDED, HALLUCINATED),  # 2 answers, 1 wagyu claim
+        await ask(client, runtime, HALLUCINATED, HALLUCINATED, "Wagyu?"),  # 2 answers, 2 claims
+    ]
+    too_old = await ask(client, runtime, HALLUCINATED, HALLUCINATED, "Any wagyu?")
+    after = await ask(client, runtime, GROUNDED, GROUNDED, "Wagyu please")  # 2 clean answers
+    for message_id in before:
+        await place(session, message_id, reviewed - timedelta(days=2))
+    await place(session, too_old, reviewed - timedelta(days=20))
+    await place(session, after, reviewed + timedelta(hours=1))
+    lessons = [
+        Lesson(
+            tenant="demo",
+            agent="menu",
+            status="approved",
+            instruction="Wagyu is not on the menu.",
+            match_terms=["Wagyu", "serve"],
+            reviewed_at=reviewed,
+        ),
+        Lesson(
+            tenant="demo",
+            agent="menu",
+            status="approved",
+            instruction="No lobster.",
+            match_terms=["wagyu", "lobster"],
+            reviewed_at=reviewed,
+        ),
+        Lesson(tenant="demo", agent="menu", status="proposed", instruction="Maybe."),
+    ]
+    session.add_all(lessons)
+    await session.commit()
+
+    response = await client.get(f"/admin/api/lessons/{lessons[0].id}/effect", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text
+    effect = response.json()
+    assert effect["match_terms"] == ["Wagyu", "serve"]
+    assert (effect["before"]["answers"], effect["before"]["errors"]) == (4, 3)
+    assert (effect["after"]["answers"], effect["after"]["errors"]) == (2, 0)
+    assert effect["before"]["rate"] == 0.75 and effect["after"]["rate"] == 0.0
+    assert effect["change"] == -0.75 and effect["conclusive"] is False
+    wider = await client.get(
+        f"/admin/api/lessons/{lessons[0].id}/effect?days=30", headers=ADMIN_HEADERS
+    )
+    assert wider.json()["before"]["answers"] == 6
+
+    lobster = await client.get(f"/admin/api/lessons/{lessons[1].id}/effect", headers=ADMIN_HEADERS)
+    assert lobster.json()["before"]["errors"] == 0  # every term must be in the claim
+
+    proposed = await client.get(f"/admin/api/lessons/{lessons[2].id}/effect", headers=ADMIN_HEADERS)
+    assert proposed.status_code == 409 and "not approved" in proposed.text
+    missing = await client.get("/admin/api/lessons/999999/effect", headers=ADMIN_HEADERS)
+    assert missing.status_code == 404 and "999999" in missing.text
