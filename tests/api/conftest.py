@@ -52,3 +52,43 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def demo(session: AsyncSession, settings: Settings, embedder: Embedder) -> None:
     """The demo tenant's knowledge base, ingested into the test database."""
     await ingest_with_settings(session, settings, embedder)
+
+
+# --- signed-in users (sessions with their CSRF token) -----------------------------------------
+
+USER_PASSWORD = "correct horse battery staple"
+STAFF_EMAIL = "staff@triad.test"
+ADMIN_EMAIL = "admin@triad.test"
+
+
+async def sign_in_as(client: httpx.AsyncClient, app: FastAPI, email: str, role: str) -> None:
+    """Create a user of that role and sign `client` in as it (session cookie + CSRF header).
+
+    The client then sends the session's CSRF token in X-CSRF-Token on every request, so JSON
+    and form posts pass the CSRF check (`client.headers["X-CSRF-Token"]` for a form field).
+    """
+    from triad.auth.users import create_user
+
+    async with app.state.session_factory() as db:
+        await create_user(db, email, USER_PASSWORD, role, display_name=f"Test {role}")
+    response = await client.post("/auth/login", json={"email": email, "password": USER_PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+
+
+@pytest.fixture
+async def staff_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as STAFF_EMAIL (role staff) with a browser session."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://triad.test") as c:
+        await sign_in_as(c, app, STAFF_EMAIL, "staff")
+        yield c
+
+
+@pytest.fixture
+async def admin_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as ADMIN_EMAIL (role admin) with a browser session."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://triad.test") as c:
+        await sign_in_as(c, app, ADMIN_EMAIL, "admin")
+        yield c

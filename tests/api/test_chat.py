@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.conftest import STAFF_TOKEN
+from tests.api.conftest import STAFF_TOKEN, sign_in_as
 from tests.api.helpers import GROUNDED, HALLUCINATED, count_rows, open_session, script_roles
 from triad.db.models import (
     Candidate,
@@ -166,3 +167,36 @@ async def test_a_repeated_first_question_is_served_checked_from_the_cache(
     rows = (await session.scalars(select(ProviderCall).where(ProviderCall.id > calls))).all()
     assert [r.outcome for r in rows] == ["cache_hit"]
     assert await count_rows(session, TrainingSignal) == 2
+
+
+async def test_a_claimed_case_is_answered_only_by_its_claimer(
+    app: FastAPI, client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
+) -> None:
+    script_roles(runtime, HALLUCINATED, HALLUCINATED)
+    sid, auth = await open_session(client)
+    await client.post(f"/chat/sessions/{sid}/messages", json={"content": "wagyu?"}, headers=auth)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://triad.test") as alice,
+        httpx.AsyncClient(transport=transport, base_url="http://triad.test") as bob,
+    ):
+        await sign_in_as(alice, app, "alice@triad.test", "staff")
+        await sign_in_as(bob, app, "bob@triad.test", "staff")
+        case = (await alice.get("/escalations")).json()[0]["id"]
+
+        claimed = await alice.post(f"/escalations/{case}/claim")
+        assert claimed.status_code == 200, claimed.text
+        assert claimed.json()["status"] == "claimed" and claimed.json()["claimed_by"] is not None
+        assert (await alice.post(f"/escalations/{case}/claim")).status_code == 200  # no-op
+        taken = await bob.post(f"/escalations/{case}/claim")
+        assert taken.status_code == 409 and "claimed by someone else" in taken.text
+        stolen = await bob.post(f"/escalations/{case}/reply", json={"text": "Bob's answer"})
+        assert stolen.status_code == 409
+        assert await count_rows(session, Message) == 2  # question and holding reply only
+
+        done = await alice.post(f"/escalations/{case}/reply", json={"text": "No wagyu, sorry."})
+        assert done.status_code == 200
+        escalation = await session.get(Escalation, case)
+        assert escalation is not None and escalation.status == "resolved"
+        assert (await bob.post(f"/escalations/{case}/claim")).status_code == 409
+    assert (await client.post("/escalations/999999/claim", headers=STAFF)).status_code == 404

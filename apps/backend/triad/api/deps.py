@@ -11,7 +11,16 @@ from fastapi import Depends, Header, Request
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triad.errors import ForbiddenError, NotAuthorizedError
+from triad.auth.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    resolve_session,
+    tokens_match,
+)
+from triad.auth.users import user_for_token
+from triad.db.models import User
+from triad.errors import ForbiddenError, LoginRequiredError, NotAuthorizedError
 from triad.knowledge.embedding import Embedder
 from triad.runtime import Runtime
 from triad.settings import Settings
@@ -78,6 +87,72 @@ def _service_principal(settings: Settings, authorization: str | None) -> Princip
     return None
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _principal_of(user: User, via: Literal["session", "token"], csrf: str | None) -> Principal:
+    role: Role = "admin" if user.role == "admin" else "staff"
+    return Principal(
+        role=role,
+        via=via,
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name or user.email,
+        csrf_token=csrf,
+    )
+
+
+async def _check_csrf(request: Request, expected: str | None) -> None:
+    """Unsafe methods from a browser session must echo the session's CSRF token.
+
+    The form is parsed only when the body is a form; Starlette caches it on the request, so
+    the route can still read it.
+    """
+    if request.method in _SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "").lower()
+    if given is None and content_type.startswith(_FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not tokens_match(expected, given):
+        raise ForbiddenError(
+            f"CSRF token missing or wrong: send the session's token in the '{CSRF_FIELD}' "
+            f"form field or the {CSRF_HEADER} header"
+        )
+
+
+async def _resolve_principal(request: Request, authorization: str | None) -> Principal | None:
+    """Service token, then a per-user bearer token, then the session cookie; None if none.
+
+    A bearer token that is present but wrong is not a fallback to the cookie: it is refused.
+    The result is kept on `request.state.principal` (pages and error pages read it).
+    """
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    settings: Settings = request.app.state.settings
+    principal = _service_principal(settings, authorization)
+    if principal is None and authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            async with request.app.state.session_factory() as db:
+                user = await user_for_token(db, credentials.strip())
+            if user is not None:
+                principal = _principal_of(user, "token", None)
+    if principal is None and not authorization:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            async with request.app.state.session_factory() as db:
+                active = await resolve_session(db, cookie, settings=settings)
+            if active is not None:
+                principal = _principal_of(active.user, "session", active.row.csrf_token)
+                await _check_csrf(request, principal.csrf_token)
+    request.state.principal = principal
+    return principal
+
+
 async def current_principal(
     request: Request,
     authorization: Annotated[
@@ -85,11 +160,18 @@ async def current_principal(
     ] = None,
 ) -> Principal:
     """Whoever is calling, or NotAuthorizedError (401)."""
-    settings: Settings = request.app.state.settings
-    principal = _service_principal(settings, authorization)
+    principal = await _resolve_principal(request, authorization)
     if principal is None:
         raise NotAuthorizedError("staff credentials are missing or wrong")
     return principal
+
+
+async def optional_principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal | None:
+    """Whoever is calling, or None for an anonymous visitor (the login page uses it)."""
+    return await _resolve_principal(request, authorization)
 
 
 async def require_staff(
@@ -108,6 +190,24 @@ async def require_admin(
     return principal
 
 
+async def require_staff_page(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    """Console pages: an anonymous visitor is sent to the login page (303), not given 401."""
+    if principal is None:
+        raise LoginRequiredError("sign in to see this page")
+    return principal
+
+
+async def require_admin_page(
+    principal: Annotated[Principal, Depends(require_staff_page)],
+) -> Principal:
+    """Admin pages: anonymous -> login page; staff -> the 403 page."""
+    if not principal.is_admin:
+        raise ForbiddenError("this page needs the admin role")
+    return principal
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder_dep)]
@@ -116,3 +216,8 @@ StaffDep = Depends(require_staff)
 AdminDep = Depends(require_admin)
 CurrentStaff = Annotated[Principal, Depends(require_staff)]
 CurrentAdmin = Annotated[Principal, Depends(require_admin)]
+StaffPage = Annotated[Principal, Depends(require_staff_page)]
+AdminPage = Annotated[Principal, Depends(require_admin_page)]
+StaffPageDep = Depends(require_staff_page)
+AdminPageDep = Depends(require_admin_page)
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -7,11 +7,13 @@ Callers get a 4xx naming what is wrong, or a 5xx that says which upstream failed
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from triad import errors
+from triad.auth.lockout import AccountLockedError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ def status_for(exc: errors.TriadError) -> int:
             return 429
         case errors.ContentFilteredError():
             return 422
+        case AccountLockedError():
+            return 429
         case errors.ForbiddenError():
             return 403
         case errors.NotAuthorizedError():
@@ -73,7 +77,9 @@ async def _handle(_: Request, exc: Exception) -> JSONResponse:
     headers = {}
     retry_after = (
         exc.retry_after
-        if isinstance(exc, errors.RateLimitedError | errors.BudgetExceededError)
+        if isinstance(
+            exc, errors.RateLimitedError | errors.BudgetExceededError | AccountLockedError
+        )
         else None
     )
     if retry_after is not None and status == 429:
@@ -81,6 +87,46 @@ async def _handle(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body(exc), status_code=status, headers=headers)
 
 
+# Paths whose callers are programs: they get JSON errors even from a browser.
+API_PREFIXES = (
+    "/admin/api",
+    "/auth",
+    "/escalations",
+    "/llm",
+    "/v1",
+    "/chat",
+    "/knowledge",
+    "/metrics",
+    "/health",
+    "/models",
+)
+
+
+def _is_page_request(request: Request) -> bool:
+    path = request.url.path
+    if any(path == p or path.startswith(p + "/") for p in API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    """A console page without a session: 303 to the login page, coming back here after."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    """The wrong role (or a missing CSRF token): an HTML 403 page for pages, JSON for APIs."""
+    assert isinstance(exc, errors.ForbiddenError)
+    if not _is_page_request(request):
+        return await _handle(request, exc)
+    from triad_admin.render import render  # the console package renders; imported late
+
+    return render(request, "forbidden.html", {"message": str(exc)}, status_code=403)
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler for the whole tree."""
+    """Register the handler for the whole tree (pages get a redirect or an HTML 403)."""
     app.add_exception_handler(errors.TriadError, _handle)
+    app.add_exception_handler(errors.LoginRequiredError, _login_required)
+    app.add_exception_handler(errors.ForbiddenError, _forbidden)

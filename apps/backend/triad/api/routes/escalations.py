@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from triad.api.deps import SessionDep, StaffDep
+from triad.api.deps import CurrentStaff, SessionDep, StaffDep
 from triad.conversations import service
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], dependencies=[StaffDep])
@@ -23,6 +23,8 @@ class EscalationOut(BaseModel):
     reason: str
     consensus: float | None
     status: str
+    claimed_by: int | None
+    claimed_at: datetime | None
     created_at: datetime
     resolved_at: datetime | None
 
@@ -50,11 +52,22 @@ async def list_escalations(
     return [EscalationOut.model_validate(r, from_attributes=True) for r in rows]
 
 
+@router.post("/{escalation_id}/claim")
+async def claim(escalation_id: int, session: SessionDep, principal: CurrentStaff) -> EscalationOut:
+    """Take the case so no one else answers it; 409 when someone else already has it."""
+    escalation = await service.claim_escalation(
+        session, escalation_id=escalation_id, user_id=principal.user_id
+    )
+    return EscalationOut.model_validate(escalation, from_attributes=True)
+
+
 @router.post("/{escalation_id}/reply")
-async def reply(escalation_id: int, body: StaffReply, session: SessionDep) -> StaffReplyOut:
+async def reply(
+    escalation_id: int, body: StaffReply, session: SessionDep, principal: CurrentStaff
+) -> StaffReplyOut:
     """Answer the customer in their session; the case is resolved and the answer kept as gold."""
     escalation, message = await service.reply_to_escalation(
-        session, escalation_id=escalation_id, text=body.text, staff_user_id=None
+        session, escalation_id=escalation_id, text=body.text, staff_user_id=principal.user_id
     )
     return StaffReplyOut(
         escalation=EscalationOut.model_validate(escalation, from_attributes=True),

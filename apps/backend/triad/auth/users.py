@@ -1,0 +1,231 @@
+"""Staff and admin accounts: creation, passwords, the login check and per-user API tokens.
+
+Customers are not users (they hold a chat session token). Passwords and tokens are never
+stored or logged in the clear: passwords as argon2id hashes, API tokens as SHA-256 (they are
+long random strings, so a slow hash buys nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, get_args
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from triad.auth.lockout import AccountLockedError, LoginThrottle
+from triad.auth.passwords import (
+    burn_dummy_verify,
+    hash_password,
+    needs_rehash,
+    rehash_password,
+    verify_password,
+)
+from triad.db.models import ApiToken, User, UserSession
+from triad.errors import ConflictError, InputError, NotAuthorizedError, NotFoundError
+from triad.settings import Settings
+
+Role = Literal["staff", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+TOKEN_PREFIX = "triad_"
+LOGIN_FAILED = "email or password is wrong"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared lower-cased and trimmed; a clear 422 when it is not an email."""
+    value = email.strip().lower()
+    if not _EMAIL.match(value) or len(value) > 320:
+        raise InputError(f"'{email.strip()[:80]}' is not an email address")
+    return value
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)} (got '{role}')")
+
+
+async def find_user(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+async def get_user(session: AsyncSession, email: str) -> User:
+    user = await find_user(session, email)
+    if user is None:
+        raise NotFoundError(f"no user with email '{normalize_email(email)}'")
+    return user
+
+
+async def create_user(
+    session: AsyncSession, email: str, password: str, role: str, display_name: str = ""
+) -> User:
+    """A new active account; ConflictError when the email is taken."""
+    _check_role(role)
+    address = normalize_email(email)
+    password_hash = hash_password(password)
+    if await find_user(session, address) is not None:
+        raise ConflictError(f"a user with email '{address}' already exists")
+    user = User(
+        email=address,
+        password_hash=password_hash,
+        role=role,
+        display_name=display_name.strip(),
+        is_active=True,
+        failed_logins=0,
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError as exc:  # a concurrent create won the race
+        await session.rollback()
+        raise ConflictError(f"a user with email '{address}' already exists") from exc
+    return user
+
+
+async def set_password(session: AsyncSession, email: str, password: str) -> User:
+    """Replace the password, clear any lock and sign the user out everywhere."""
+    user = await get_user(session, email)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    await session.commit()
+    return user
+
+
+async def deactivate(session: AsyncSession, email: str) -> User:
+    """Disable the account: its sessions end and its tokens are revoked."""
+    user = await get_user(session, email)
+    user.is_active = False
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    await session.commit()
+    return user
+
+
+async def authenticate(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    settings: Settings,
+    throttle: LoginThrottle,
+    client: str,
+) -> User:
+    """The user whose email and password these are, or a generic NotAuthorizedError.
+
+    Locked accounts (and throttled unknown emails) raise AccountLockedError even with the right
+    password. Failures are committed before raising, so they count even though the login fails.
+    """
+    address = email.strip().lower()
+    now = datetime.now(UTC)
+    user = await session.scalar(select(User).where(User.email == address))
+    if user is None or not user.is_active:
+        key = f"{client}|{address}"
+        throttle.check(key)
+        burn_dummy_verify(password)
+        throttle.failed(key)
+        raise NotAuthorizedError(LOGIN_FAILED)
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLockedError((user.locked_until - now).total_seconds())
+    if not verify_password(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.failed_logins = 0
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+        await session.commit()
+        raise NotAuthorizedError(LOGIN_FAILED)
+    user.failed_logins = 0
+    user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = rehash_password(password)
+    await session.commit()
+    return user
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A freshly made token: `secret` is shown once and never stored."""
+
+    id: int
+    name: str
+    prefix: str
+    secret: str
+
+
+async def create_token(session: AsyncSession, email: str, name: str) -> NewToken:
+    """A new bearer token for the user; only its SHA-256 and a short prefix are kept."""
+    label = name.strip()
+    if not label:
+        raise InputError("a token needs a name (what it is for)")
+    user = await get_user(session, email)
+    if not user.is_active:
+        raise ConflictError(f"user '{user.email}' is deactivated")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, name=label, token_hash=hash_api_token(secret), prefix=secret[:12]
+    )
+    session.add(row)
+    await session.commit()
+    return NewToken(id=row.id, name=row.name, prefix=row.prefix, secret=secret)
+
+
+async def revoke_token(session: AsyncSession, email: str, name: str) -> int:
+    """Revoke the user's live tokens of that name; how many were revoked (NotFound if none)."""
+    user = await get_user(session, email)
+    result = await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.name == name.strip(),
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count == 0:
+        address = user.email
+        await session.rollback()
+        raise NotFoundError(f"user '{address}' has no live token named '{name.strip()}'")
+    await session.commit()
+    return count
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    """The active user owning a live token (its last use is recorded), or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = await session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == hash_api_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+    found = row.first()
+    if found is None:
+        return None
+    api_token, user = found
+    now = datetime.now(UTC)
+    if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
+        api_token.last_used_at = now
+        await session.commit()
+    return user
