@@ -17,6 +17,7 @@ from triad.db.models import (
 )
 from triad.ensemble.core import EnsembleResult, RoleOutcome
 from triad.ensemble.critic.models import AnswerVerdict
+from triad.experiments.arms import Assignment
 from triad.routing.types import AttemptRecord
 
 
@@ -54,6 +55,7 @@ def attempt_row(
     agent: str | None = None,
     role: str | None = None,
     message_id: int | None = None,
+    experiment: Assignment | None = None,
 ) -> ProviderCall:
     """One router attempt as a provider_calls row (shared with `POST /llm/complete`)."""
     provider, _, model = record.model_id.partition(":")
@@ -75,6 +77,8 @@ def attempt_row(
         error=record.error,
         retry_count=record.retry_count,
         reason=record.reason,
+        experiment_id=experiment.experiment_id if experiment else None,
+        experiment_arm=experiment.arm if experiment else None,
     )
 
 
@@ -91,6 +95,7 @@ def _provider_call_rows(
                 agent=result.agent,
                 role=outcome.role,
                 message_id=message_id,
+                experiment=result.experiment,
             )
             for a in outcome.attempts
         ]
@@ -118,6 +123,8 @@ def _plain_call_row(
         error_type=outcome.error_type,
         error=outcome.error,
         reason=f"ensemble role {outcome.role}",
+        experiment_id=result.experiment.experiment_id if result.experiment else None,
+        experiment_arm=result.experiment.arm if result.experiment else None,
     )
 
 
@@ -148,6 +155,8 @@ async def record_turn(
         reply_to_id=question.id,
         decision=result.decision,
         degraded=result.degraded,
+        experiment_id=result.experiment.experiment_id if result.experiment else None,
+        experiment_arm=result.experiment.arm if result.experiment else None,
     )
     session.add(reply)
     await session.flush()
@@ -209,6 +218,8 @@ async def record_turn(
                 {"role": role, **claim} for role, claims in unsupported.items() for claim in claims
             ],
             decision=result.decision,
+            experiment_id=result.experiment.experiment_id if result.experiment else None,
+            experiment_arm=result.experiment.arm if result.experiment else None,
         )
     )
     escalation = None

@@ -19,6 +19,7 @@ from triad.agents.rules import BusinessRules
 from triad.ensemble.config import EnsembleConfig, RoleConfig
 from triad.ensemble.critic.models import CriticResult
 from triad.errors import InputError, TriadError
+from triad.experiments.arms import Assignment
 from triad.knowledge.retrieval import Passage
 from triad.providers.base import (
     ChatMessage,
@@ -58,6 +59,8 @@ class TurnContext:
     lessons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Verdicts of deterministic tools (e.g. the booking validator) the customer must hear."""
+    experiment: Assignment | None = None
+    """The experiment arm of this turn: its models and prompt version replace the configured."""
 
 
 @dataclass
@@ -99,6 +102,7 @@ class EnsembleResult:
     escalation_reason: str | None
     degraded: bool = False
     """The reply's answer came from a lower tier than its role's model (a disclaimer is added)."""
+    experiment: Assignment | None = None
 
     @property
     def escalate(self) -> bool:
@@ -181,7 +185,8 @@ class LLMEnsemble:
         quote = self._quote(prompt, context.history) if agent_name != "menu" else None
         tool_facts = (quote.facts() if quote else []) + context.notes
         facts = self.rules.facts() + tool_facts
-        template = load_template(agent_name)
+        arm = context.experiment.choice if context.experiment else None
+        template = load_template(agent_name, arm.prompt_version if arm else None)
         system = template.render(
             business_name=self.rules.business.name,
             facts=tool_facts,
@@ -191,6 +196,8 @@ class LLMEnsemble:
         messages = [ChatMessage(role="system", content=system), *context.history]
         messages.append(ChatMessage(role="user", content=prompt))
         teacher, student = self.config.roles_for(agent_name, self._profile)
+        if arm is not None:
+            teacher, student = arm.roles(teacher, student)
         contexts = [p.to_context() for p in passages]
         if tool_facts:
             computed = ContextPassage(text="\n".join(tool_facts), heading_path="Computed for you")
@@ -250,6 +257,7 @@ class LLMEnsemble:
             quote=quote,
             escalation_reason=reason,
             degraded=degraded,
+            experiment=context.experiment,
         )
 
     def _decide(

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from triad.api.deps import RuntimeDep, SessionDep
 from triad.conversations.records import attempt_row
 from triad.errors import AllProvidersFailedError, BudgetExceededError
+from triad.experiments.arms import Assignment
+from triad.experiments.canary import after_traffic
+from triad.experiments.store import assign_unit
 from triad.providers.base import ChatMessage, CompletionRequest
 from triad.routing.router import attempts_of
 from triad.routing.types import AttemptRecord, Priority, RouteKey
@@ -79,13 +82,22 @@ async def complete(
     request = CompletionRequest(
         messages=messages, max_tokens=body.max_tokens, temperature=body.temperature
     )
-    key = RouteKey(task_type=body.task_type, priority=body.priority, user_id=body.user_id)
+    arm = await assign_unit(
+        session, target_kind="task_type", target=body.task_type, unit=body.user_id
+    )
+    key = RouteKey(
+        task_type=body.task_type,
+        priority=body.priority,
+        user_id=body.user_id,
+        prompt_version=arm.cache_tag if arm else None,
+    )
+    first = arm.choice.model if arm else None
     try:
-        routed = await runtime.router.route(key, request)
+        routed = await runtime.router.route(key, request, first=first)
     except (AllProvidersFailedError, BudgetExceededError) as exc:
-        await _record(session, body, attempts_of(exc))
+        await _record(session, body, attempts_of(exc), arm)
         raise
-    await _record(session, body, routed.attempts)
+    await _record(session, body, routed.attempts, arm)
     done, winner = routed.completion, routed.attempts[-1]
     return CompleteResponse(
         text=done.text,
@@ -116,7 +128,15 @@ async def complete(
 
 
 async def _record(
-    session: AsyncSession, body: CompleteRequest, records: list[AttemptRecord]
+    session: AsyncSession,
+    body: CompleteRequest,
+    records: list[AttemptRecord],
+    arm: Assignment | None = None,
 ) -> None:
-    session.add_all(attempt_row(r, task_type=body.task_type, user_id=body.user_id) for r in records)
+    session.add_all(
+        attempt_row(r, task_type=body.task_type, user_id=body.user_id, experiment=arm)
+        for r in records
+    )
     await session.commit()
+    if arm is not None:
+        await after_traffic(session, arm.experiment_id, arm.kind)
