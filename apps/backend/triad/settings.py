@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     routing_config: Path = PROJECT_ROOT / "config" / "routing.yaml"
     budgets_config: Path = PROJECT_ROOT / "config" / "budgets.yaml"
     cache_config: Path = PROJECT_ROOT / "config" / "cache.yaml"
+    experiments_config: Path = PROJECT_ROOT / "config" / "experiments.yaml"
+    dialogue_config: Path = PROJECT_ROOT / "config" / "dialogue.yaml"
+    scheduler: bool = Field(
+        default=True, description="run the nightly jobs inside the API process (TRIAD_SCHEDULER)"
+    )
     ensemble_profile: str | None = Field(
         default=None, description="overrides the profile named in the ensemble config"
     )
@@ -45,6 +51,16 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="service bearer token acting with the admin role (machines)"
     )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="a console session ends after this long without use"
+    )
+    cookie_secure: Literal["auto", "true", "false"] = Field(
+        default="auto", description="Secure flag of the session cookie; auto = when on https"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="consecutive failed logins before the account is locked"
+    )
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
     tenant: str = "demo"
     tenants_dir: Path = PROJECT_ROOT / "tenants"
     chunk_size: int = Field(default=900, ge=100, description="characters per knowledge chunk")

@@ -26,11 +26,14 @@ from triad.api.routes import (
 )
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
+from triad.dialogue.deps import build_deps as build_dialogue_deps
+from triad.dialogue.scheduler import start_scheduler, stop_scheduler
+from triad.experiments.store import sync_configured
 from triad.knowledge.embedding import get_embedder
 from triad.routing.guards import build_guards
 from triad.runtime import build_runtime
 from triad.settings import Settings, get_settings
-from triad_admin import pages
+from triad_admin import auth_pages, pages
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -39,7 +42,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url or ensure_database(settings))
+        url = database_url or ensure_database(settings)
+        engine = make_engine(url)
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
         app.state.embedder = get_embedder
@@ -49,9 +53,23 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
         app.state.runtime = runtime
         app.state.registry = runtime.registry
+        await sync_configured(
+            app.state.session_factory,
+            settings.experiments_config,
+            runtime.registry,
+            runtime.rules.agents,
+        )
+        app.state.dialogue = build_dialogue_deps(runtime, engine, get_embedder())
+        scheduler = (
+            start_scheduler(app.state.dialogue, tenant=settings.tenant, database_url=url)
+            if settings.scheduler
+            else None
+        )
         try:
             yield
         finally:
+            if scheduler is not None:
+                await stop_scheduler(scheduler)
             await runtime.aclose()
             await engine.dispose()
 
@@ -77,4 +95,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(insights.router)
     app.include_router(experiments.router)
     app.include_router(pages.router)
+    app.include_router(auth_pages.router)
     return app

@@ -20,8 +20,11 @@ from triad.conversations.booking import track_booking
 from triad.conversations.cached_turns import record_cached_turn, store_checked_turn
 from triad.conversations.records import record_turn
 from triad.db.models import Conversation, Escalation, Message, TrainingSignal
+from triad.dialogue.lessons import approved_lessons_for, prompt_lesson_limit
 from triad.ensemble.core import EnsembleResult, LLMEnsemble, TurnContext
 from triad.errors import ConflictError, InputError, NotFoundError
+from triad.experiments.canary import after_traffic
+from triad.experiments.store import assign_unit
 from triad.knowledge.embedding import TextEmbedder
 from triad.knowledge.ingest import current_knowledge_version
 from triad.knowledge.retrieval import Passage, retrieve
@@ -109,6 +112,10 @@ async def answer_turn(
     if agent is not None and agent not in selector.names:
         raise InputError(f"unknown agent '{agent}'; known: {sorted(selector.names)}")
     chosen = agent or conversation.agent or selector.select(text).agent
+    if not lessons:
+        lessons = await approved_lessons_for(
+            session, conversation.tenant, chosen, text, embedder, prompt_lesson_limit()
+        )
     now = now or datetime.now()
     past = await history(session, conversation.id)
 
@@ -130,6 +137,11 @@ async def answer_turn(
             session, conversation=conversation, customer_texts=said, rules=ensemble.rules, now=now
         )
         notes = check.notes
+    experiment = await assign_unit(
+        session, target_kind="agent", target=chosen, unit=user_id or str(conversation.id)
+    )
+    if experiment is not None:
+        cache = None  # an arm's metrics must measure the arm, not a reply checked earlier
     scope = None
     rule_facts = ensemble.rules.facts() if cache is not None else []
     if cache is not None and not _as_chat(past) and not notes:
@@ -148,7 +160,11 @@ async def answer_turn(
                 session, conversation, text, hit=hit, scope=scope, cache=cache, user_id=user_id
             )
     context = TurnContext(
-        retriever=retriever, history=_as_chat(past), lessons=list(lessons), notes=notes
+        retriever=retriever,
+        history=_as_chat(past),
+        lessons=list(lessons),
+        notes=notes,
+        experiment=experiment,
     )
     result = await ensemble.generate_with_consensus(text, context, chosen, user_id)
     try:
@@ -176,6 +192,8 @@ async def answer_turn(
         await session.rollback()
         raise
     metrics.count_turn(result.agent, result.decision)
+    if experiment is not None:
+        await after_traffic(session, experiment.experiment_id, experiment.kind)
     return TurnOutcome(question, reply, escalation, result)
 
 
@@ -236,17 +254,53 @@ async def list_escalations(
     return list(await session.scalars(query.limit(limit)))
 
 
+async def _locked_escalation(session: AsyncSession, escalation_id: int) -> Escalation:
+    """The case, row-locked until commit, so two staff acting at once cannot both win."""
+    escalation = await session.get(Escalation, escalation_id, with_for_update=True)
+    if escalation is None:
+        await session.rollback()
+        raise NotFoundError(f"escalation {escalation_id} not found")
+    if escalation.status == "resolved":
+        await session.rollback()
+        raise ConflictError(f"escalation {escalation_id} is already resolved")
+    return escalation
+
+
+async def claim_escalation(
+    session: AsyncSession, *, escalation_id: int, user_id: int | None
+) -> Escalation:
+    """Take a case so no other staff member answers it; claiming your own case again is a no-op.
+
+    A service token has no user, so a case it claims cannot be claimed again by anyone (it can
+    still be answered).
+    """
+    escalation = await _locked_escalation(session, escalation_id)
+    if escalation.status == "claimed":
+        if user_id is None or escalation.claimed_by != user_id:
+            await session.rollback()
+            raise ConflictError(f"escalation {escalation_id} is already claimed by someone else")
+        await session.commit()
+        return escalation
+    escalation.status = "claimed"
+    escalation.claimed_by = user_id
+    escalation.claimed_at = datetime.now(UTC)
+    await session.commit()
+    return escalation
+
+
 async def reply_to_escalation(
     session: AsyncSession, *, escalation_id: int, text: str, staff_user_id: int | None
 ) -> tuple[Escalation, Message]:
-    """Append the staff answer to the customer's session, resolve the case, keep it as gold."""
+    """Append the staff answer to the customer's session, resolve the case, keep it as gold.
+
+    A case claimed by another staff member is theirs to answer (409).
+    """
     if not text.strip():
         raise InputError("reply text must not be blank")
-    escalation = await session.get(Escalation, escalation_id, with_for_update=True)
-    if escalation is None:
-        raise NotFoundError(f"escalation {escalation_id} not found")
-    if escalation.status == "resolved":
-        raise ConflictError(f"escalation {escalation_id} is already resolved")
+    escalation = await _locked_escalation(session, escalation_id)
+    if escalation.claimed_by is not None and escalation.claimed_by != staff_user_id:
+        await session.rollback()
+        raise ConflictError(f"escalation {escalation_id} is already claimed by someone else")
     message = Message(
         conversation_id=escalation.conversation_id,
         role="staff",
