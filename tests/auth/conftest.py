@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import admin_client, app, client, runtime, staff_client
+from tests.api.conftest import admin_client, app, client, demo, runtime, staff_client
 
-__all__ = ["admin_client", "app", "client", "runtime", "staff_client"]
+__all__ = ["admin_client", "app", "client", "demo", "runtime", "staff_client"]

@@ -2,7 +2,9 @@
 
 Routes are read from `app.routes` at test time, so a route another part adds under /admin,
 /staff or /escalations is covered without touching this file. "Allowed" means authentication
-and authorization passed: anything but 401/403 (a dummy id gives 404, an empty body 422).
+and authorization passed and nothing broke: not 401/403, not a 5xx, and not a redirect to the
+login page (a dummy id gives 404, an empty body 422). Callers include the service tokens from
+the environment, which have no user row.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from tests.api.conftest import ADMIN_EMAIL, STAFF_EMAIL
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_HEADERS, STAFF_EMAIL, STAFF_HEADERS
 from tests.api.helpers import open_session
 from triad.auth.users import create_token
 
@@ -71,7 +73,13 @@ async def _callers(
         Caller("admin session", admin_client, {}, "admin"),
         Caller("staff token", client, {"Authorization": f"Bearer {staff_token.secret}"}, "staff"),
         Caller("admin token", client, {"Authorization": f"Bearer {admin_token.secret}"}, "admin"),
+        Caller("staff service token", client, STAFF_HEADERS, "staff"),
+        Caller("admin service token", client, ADMIN_HEADERS, "admin"),
     ]
+
+
+def _sent_to_login(response: httpx.Response) -> bool:
+    return response.is_redirect and response.headers.get("location", "").startswith("/login")
 
 
 def _expectation(caller: Caller, path: str) -> str:
@@ -110,7 +118,7 @@ async def test_every_guarded_route_for_every_caller(
                     "403": got == 403,
                     "login": got == 303
                     and response.headers.get("location", "").startswith("/login?next="),
-                    "allowed": got not in (401, 403) and got < 500,
+                    "allowed": got not in (401, 403) and got < 500 and not _sent_to_login(response),
                 }[want]
                 if not ok:
                     failures.append(f"{method} {route.path} as {caller.name}: {got}, want {want}")

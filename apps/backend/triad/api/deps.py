@@ -71,17 +71,24 @@ class Principal:
         return self.role == "admin"
 
 
+def _raw(text: str) -> bytes:
+    """Bytes for a constant-time comparison: `hmac.compare_digest` refuses non-ASCII str (a
+    header like `Bearer café` would be a 500), and surrogatepass makes the encoding total."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _service_principal(settings: Settings, authorization: str | None) -> Principal | None:
-    """The environment's service tokens; compared in constant time."""
+    """The environment's service tokens; compared in constant time, as bytes."""
     if not authorization:
         return None
+    given = _raw(authorization)
     tokens: tuple[tuple[Role, SecretStr | None], ...] = (
         ("admin", settings.admin_token),
         ("staff", settings.staff_token),
     )
     for role, secret in tokens:
         if secret is not None and hmac.compare_digest(
-            authorization, f"Bearer {secret.get_secret_value()}"
+            given, _raw(f"Bearer {secret.get_secret_value()}")
         ):
             return Principal(role=role, via="service", display_name=f"{role} service token")
     return None

@@ -1,8 +1,10 @@
 """Browser sessions for the console: a random token in an HttpOnly cookie, its SHA-256 in
 `user_sessions`, and a per-session CSRF token every form must echo.
 
-Expiry is sliding: each use pushes `expires_at` forward by `session_hours`; an expired row is
-deleted when it is next presented. The cookie itself has no Max-Age (the server decides).
+Expiry is sliding: each use pushes `expires_at` forward by `session_hours`, but never past
+`created_at` + `session_max_days`, so even a session in constant use ends (a stolen cookie does
+not live forever). An expired row is deleted when it is next presented. The cookie itself has no
+Max-Age (the server decides).
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ _TOUCH_EVERY = timedelta(minutes=1)
 
 
 def session_id_for(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _ends_at(created_at: datetime, now: datetime, settings: Settings) -> datetime:
+    """The sliding expiry from `now`, capped by the absolute lifetime."""
+    return min(
+        now + timedelta(hours=settings.session_hours),
+        created_at + timedelta(days=settings.session_max_days),
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ async def create_session(
         ip=ip,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(hours=settings.session_hours),
+        expires_at=_ends_at(now, now, settings),
     )
     session.add(row)
     await session.commit()
@@ -84,13 +94,14 @@ async def resolve_session(
         return None
     row, user = found
     now = datetime.now(UTC)
-    if row.expires_at <= now or not user.is_active:
+    too_old = row.created_at + timedelta(days=settings.session_max_days) <= now
+    if row.expires_at <= now or too_old or not user.is_active:
         await session.execute(delete(UserSession).where(UserSession.id == row.id))
         await session.commit()
         return None
     if now - row.last_seen_at >= _TOUCH_EVERY:
         row.last_seen_at = now
-        row.expires_at = now + timedelta(hours=settings.session_hours)
+        row.expires_at = _ends_at(row.created_at, now, settings)
         await session.commit()
     return ActiveSession(row=row, user=user)
 
@@ -134,7 +145,9 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
     """Constant-time comparison of CSRF tokens; a missing one never matches."""
     if not expected or not given:
         return False
-    return hmac.compare_digest(expected.encode(), given.encode())
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )
 
 
 def safe_next(target: str | None) -> str | None:

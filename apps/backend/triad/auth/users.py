@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import delete, func, select, update
+import anyio.to_thread
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,7 +68,7 @@ async def create_user(
     """A new active account; ConflictError when the email is taken."""
     _check_role(role)
     address = normalize_email(email)
-    password_hash = hash_password(password)
+    password_hash = await anyio.to_thread.run_sync(hash_password, password)
     if await find_user(session, address) is not None:
         raise ConflictError(f"a user with email '{address}' already exists")
     user = User(
@@ -90,7 +91,7 @@ async def create_user(
 async def set_password(session: AsyncSession, email: str, password: str) -> User:
     """Replace the password, clear any lock and sign the user out everywhere."""
     user = await get_user(session, email)
-    user.password_hash = hash_password(password)
+    user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
     user.failed_logins = 0
     user.locked_until = None
     await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
@@ -125,6 +126,8 @@ async def authenticate(
 
     Locked accounts (and throttled unknown emails) raise AccountLockedError even with the right
     password. Failures are committed before raising, so they count even though the login fails.
+    The counter moves in single UPDATE statements (never read-modify-write), so guesses sent in
+    parallel cannot slip past the lock. argon2 runs in a worker thread, off the event loop.
     """
     address = email.strip().lower()
     now = datetime.now(UTC)
@@ -132,31 +135,71 @@ async def authenticate(
     if user is None or not user.is_active:
         key = f"{client}|{address}"
         throttle.check(key)
-        burn_dummy_verify(password)
-        throttle.failed(key)
+        throttle.failed(key)  # counted before the await, so parallel guesses see it
+        await anyio.to_thread.run_sync(burn_dummy_verify, password)
         raise NotAuthorizedError(LOGIN_FAILED)
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLockedError((user.locked_until - now).total_seconds())
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-        await session.commit()
+    stored_hash = user.password_hash
+    if not await anyio.to_thread.run_sync(verify_password, stored_hash, password):
+        await _count_failure(session, user.id, settings)
         raise NotAuthorizedError(LOGIN_FAILED)
-    user.failed_logins = 0
-    user.locked_until = None
-    if needs_rehash(user.password_hash):
-        user.password_hash = rehash_password(password)
+    await _clear_failures(session, user.id, now)
+    if needs_rehash(stored_hash):
+        fresh = await anyio.to_thread.run_sync(rehash_password, password)
+        await session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == stored_hash)
+            .values(password_hash=fresh)
+            .execution_options(synchronize_session=False)
+        )
     await session.commit()
+    await session.refresh(user)
     return user
+
+
+async def _count_failure(session: AsyncSession, user_id: int, settings: Settings) -> None:
+    """One more failed login, atomically; the `login_max_failures`-th locks the account.
+
+    Both SET expressions read the row as it was before this UPDATE, and PostgreSQL re-reads the
+    row when a concurrent UPDATE got there first, so no failure is lost.
+    """
+    reached = User.failed_logins + 1 >= settings.login_max_failures
+    lock_until = func.now() + timedelta(minutes=settings.login_lockout_minutes)
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            failed_logins=case((reached, 0), else_=User.failed_logins + 1),
+            locked_until=case((reached, lock_until), else_=User.locked_until),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+
+
+async def _clear_failures(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Reset the counter after a good password, unless a parallel guess locked the account
+    meanwhile: then the login is refused like any login on a locked account."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=0, locked_until=None)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        locked_until = await session.scalar(select(User.locked_until).where(User.id == user_id))
+        await session.rollback()
+        left = (locked_until - now).total_seconds() if locked_until is not None else 0.0
+        raise AccountLockedError(left)
 
 
 # --- API tokens ------------------------------------------------------------------------------
 
 
 def hash_api_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -209,7 +252,7 @@ async def revoke_token(session: AsyncSession, email: str, name: str) -> int:
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The active user owning a live token (its last use is recorded), or None."""
-    if not token.startswith(TOKEN_PREFIX):
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = await session.execute(
         select(ApiToken, User)

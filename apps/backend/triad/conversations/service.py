@@ -271,12 +271,14 @@ async def claim_escalation(
 ) -> Escalation:
     """Take a case so no other staff member answers it; claiming your own case again is a no-op.
 
-    A service token has no user, so a case it claims cannot be claimed again by anyone (it can
-    still be answered).
+    A claim needs a user to own it: a service token (no user) is refused, though it may reply.
     """
     escalation = await _locked_escalation(session, escalation_id)
+    if user_id is None:
+        await session.rollback()
+        raise InputError("claiming needs a staff account; service tokens can reply but not claim")
     if escalation.status == "claimed":
-        if user_id is None or escalation.claimed_by != user_id:
+        if escalation.claimed_by != user_id:
             await session.rollback()
             raise ConflictError(f"escalation {escalation_id} is already claimed by someone else")
         await session.commit()

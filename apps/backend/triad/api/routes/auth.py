@@ -45,7 +45,11 @@ def client_address(request: Request) -> str:
 async def sign_in(
     request: Request, db: AsyncSession, settings: Settings, email: str, password: str
 ) -> tuple[User, str, str]:
-    """Check the password and open a session: (user, cookie value, CSRF token)."""
+    """Check the password and open a session: (user, cookie value, CSRF token).
+
+    A session cookie the browser already holds is ended first: a login always starts a fresh
+    session, so a cookie planted before sign-in (session fixation) or left over is worthless.
+    """
     user = await authenticate(
         db,
         email,
@@ -54,6 +58,9 @@ async def sign_in(
         throttle=login_throttle(request),
         client=client_address(request),
     )
+    previous = request.cookies.get(sessions.SESSION_COOKIE)
+    if previous:
+        await sessions.end_session(db, previous)
     token, row = await sessions.create_session(
         db,
         user,

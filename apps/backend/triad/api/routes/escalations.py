@@ -54,7 +54,11 @@ async def list_escalations(
 
 @router.post("/{escalation_id}/claim")
 async def claim(escalation_id: int, session: SessionDep, principal: CurrentStaff) -> EscalationOut:
-    """Take the case so no one else answers it; 409 when someone else already has it."""
+    """Take the case so no one else answers it; 409 when someone else already has it.
+
+    A service token has no user to own the claim, so it is refused (422, after the 404 for a
+    case that does not exist); it can still reply.
+    """
     escalation = await service.claim_escalation(
         session, escalation_id=escalation_id, user_id=principal.user_id
     )
