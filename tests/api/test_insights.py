@@ -223,3 +223,30 @@ async def test_lesson_effect_before_and_after(
     assert proposed.status_code == 409 and "not approved" in proposed.text
     missing = await client.get("/admin/api/lessons/999999/effect", headers=ADMIN_HEADERS)
     assert missing.status_code == 404 and "999999" in missing.text
+    huge = await client.get("/admin/api/lessons/99999999999999999999/effect", headers=ADMIN_HEADERS)
+    assert huge.status_code == 422
+
+
+async def test_lesson_effect_of_another_tenant_is_404(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    lesson = Lesson(
+        tenant="elsewhere", agent="menu", status="approved", instruction="No wagyu.",
+        match_terms=["wagyu"], reviewed_at=datetime.now(UTC),
+    )  # fmt: skip
+    session.add(lesson)
+    await session.commit()
+    response = await client.get(f"/admin/api/lessons/{lesson.id}/effect", headers=ADMIN_HEADERS)
+    assert response.status_code == 404 and f"lesson {lesson.id} not found" in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/api/win-rates", "/admin/api/costs", "/admin/api/consensus-histogram"]
+)
+@pytest.mark.parametrize("days", ["from=9999-12-30&to=9999-12-31", "from=9999-12-31&to=9999-12-31"])
+async def test_the_calendars_last_day_is_a_422_not_a_500(
+    client: httpx.AsyncClient, path: str, days: str
+) -> None:
+    response = await client.get(f"{path}?{days}", headers=ADMIN_HEADERS)
+    assert response.status_code == 422, response.text
+    assert "9999-12-31" in response.text

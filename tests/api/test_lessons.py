@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +59,14 @@ async def test_unknown_flag_is_404_and_bad_value_422(
     )
     assert unknown.status_code == 404
     assert "unknown feature flag 'no_such_flag'" in unknown.text
-    for value in ({"activation_threshold": -1}, {"activation_threshold": "many"}, {"x": 1}):
+    for value in (
+        {"activation_threshold": -1},
+        {"activation_threshold": "many"},
+        {"activation_threshold": True},
+        {"activation_threshold": 2.0},
+        {"activation_threshold": "5"},
+        {"x": 1},
+    ):
         bad = await client.put(
             FLAG_URL, json={"enabled": True, "value": value}, headers=ADMIN_HEADERS
         )
@@ -153,6 +163,23 @@ async def test_lessons_api_refuses_unknown_and_bad_input(
     assert blank.status_code == 422
     empty = await client.patch(f"/admin/api/lessons/{lesson}", json={}, headers=ADMIN_HEADERS)
     assert empty.status_code == 422
+    for body in ({"title": ""}, {"title": " \t "}, {"instruction": ""}):
+        blank_field = await client.patch(
+            f"/admin/api/lessons/{lesson}", json=body, headers=ADMIN_HEADERS
+        )
+        assert blank_field.status_code == 422, body
+    huge = "99999999999999999999"
+    for method, path in (
+        ("GET", huge),
+        ("GET", "0"),
+        ("POST", f"{huge}/approve"),
+        ("POST", f"{huge}/reject"),
+        ("PATCH", huge),
+    ):
+        response = await client.request(
+            method, f"/admin/api/lessons/{path}", json={"title": "x"}, headers=ADMIN_HEADERS
+        )
+        assert response.status_code == 422, (method, path, response.text)
     row = await session.get(Lesson, lesson, populate_existing=True)
     assert row is not None and row.original_instruction is None
 
@@ -182,3 +209,20 @@ async def test_runs_api_starts_a_run_and_lists_it(
     staff = await client.post("/admin/api/dialogue/runs", json={}, headers=STAFF_HEADERS)
     assert staff.status_code == 403
     assert len(list(await session.scalars(select(DialogueRun)))) == 1
+
+
+async def test_runs_api_refuses_today_since_it_is_not_over(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    today = datetime.now(app.state.dialogue.config.zone).date()
+    response = await client.post(
+        "/admin/api/dialogue/runs", json={"date": today.isoformat()}, headers=ADMIN_HEADERS
+    )
+    assert response.status_code == 422
+    assert f"date {today} is today" in response.text and "not over" in response.text
+    tomorrow = today + timedelta(days=1)
+    later = await client.post(
+        "/admin/api/dialogue/runs", json={"date": tomorrow.isoformat()}, headers=ADMIN_HEADERS
+    )
+    assert later.status_code == 422 and f"date {tomorrow} is in the future" in later.text
+    assert await session.scalar(select(DialogueRun)) is None

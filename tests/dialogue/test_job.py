@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, date, datetime
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.api.helpers import count_rows
@@ -21,8 +22,12 @@ from tests.dialogue.helpers import (
     today,
 )
 from triad import flags
-from triad.db.models import DialogueRun, Lesson
+from triad.db.models import DailyRollup, DialogueRun, Lesson, Message
 from triad.db.session import make_engine
+from triad.dialogue.config import DialogueConfig
+from triad.dialogue.job import run_dialogue
+from triad.dialogue.scheduler import nightly
+from triad.routing.budget import BudgetConfig
 from triad.runtime import Runtime
 
 
@@ -172,3 +177,70 @@ async def test_a_skipped_night_runs_again_once_enabled(
     assert outcome.outcome == "succeeded"
     assert outcome.attempts == 2
     assert (await _run_row(session)).reason is None
+
+
+async def test_rollups_use_the_budgets_zone_not_the_dialogues(
+    app: FastAPI, runtime: Runtime, client: httpx.AsyncClient, demo: None, session: AsyncSession
+) -> None:
+    budgets_zone = BudgetConfig.from_yaml(runtime.settings.budgets_config).timezone
+    assert deps_of(app).rollup_timezone == budgets_zone
+    await seed_wagyu(runtime, client)
+    # 03:00 UTC on 10 March is 9 March in Los Angeles but 10 March in Kiritimati (UTC+14)
+    await session.execute(update(Message).values(created_at=datetime(2026, 3, 10, 3, tzinfo=UTC)))
+    await session.commit()
+    deps = dataclasses.replace(
+        deps_of(app),
+        config=DialogueConfig(timezone="Pacific/Kiritimati"),
+        rollup_timezone="America/Los_Angeles",
+    )
+    outcome = await run_dialogue(deps, tenant="demo", run_date=date(2026, 3, 9))
+    assert outcome.outcome == "skipped"  # the flag is off; the day is rolled up all the same
+    assert outcome.stats["rollup_rows"] == 2
+    days = set(await session.scalars(select(DailyRollup.day)))
+    assert days == {date(2026, 3, 9)}
+
+
+async def test_a_day_not_over_in_the_budgets_zone_is_not_rolled_up(
+    app: FastAPI, runtime: Runtime, client: httpx.AsyncClient, demo: None, session: AsyncSession
+) -> None:
+    await seed_wagyu(runtime, client)
+    outcome = await run_today(app)
+    assert outcome.stats["rollup_rows"] is None
+    assert await count_rows(session, DailyRollup) == 0
+
+
+async def test_the_nightly_job_retries_failed_days_of_the_last_three(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    deps = deps_of(app)
+    now = datetime(2026, 3, 10, 2, 0, tzinfo=deps.config.zone)
+    old = {
+        date(2026, 3, 8): "skipped",
+        date(2026, 3, 7): "failed",
+        date(2026, 3, 6): "failed",
+        date(2026, 3, 5): "failed",
+        date(2026, 3, 4): "succeeded",
+    }
+    for day, status in old.items():
+        session.add(DialogueRun(tenant="demo", run_date=day, status=status, trigger="schedule"))
+    session.add(DialogueRun(tenant="other", run_date=date(2026, 3, 7), status="failed"))
+    await session.commit()
+
+    outcomes = await nightly(deps, tenant="demo", now=now)
+    assert [(o.run_date, o.outcome) for o in outcomes] == [
+        (date(2026, 3, 9), "skipped"),
+        (date(2026, 3, 6), "skipped"),
+        (date(2026, 3, 7), "skipped"),
+    ]
+    rows = {
+        (r.tenant, r.run_date): r
+        for r in await session.scalars(
+            select(DialogueRun).execution_options(populate_existing=True)
+        )
+    }
+    assert rows["demo", date(2026, 3, 9)].trigger == "schedule"
+    for day in (date(2026, 3, 6), date(2026, 3, 7)):
+        assert (rows["demo", day].trigger, rows["demo", day].attempts) == ("retry", 2)
+    assert rows["demo", date(2026, 3, 5)].status == "failed"  # beyond the three days
+    assert rows["demo", date(2026, 3, 8)].attempts == 1  # skipped days are not retried
+    assert rows["other", date(2026, 3, 7)].status == "failed"  # another tenant's

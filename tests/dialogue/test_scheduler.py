@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +89,17 @@ async def test_cli_runs_a_date_by_hand(cli_database: object, session: AsyncSessi
     bad = await asyncio.to_thread(runner.invoke, cli_app, ["dialogue", "run", "--date", "15/01"])
     assert bad.exit_code == 2
     assert "--date must be YYYY-MM-DD" in bad.output
+
+
+async def test_cli_refuses_today_and_later(cli_database: object, session: AsyncSession) -> None:
+    zone = DialogueConfig.from_yaml(
+        get_settings().dialogue_config, budgets=get_settings().budgets_config
+    ).zone
+    today = datetime.now(zone).date()
+    for day in (today, today + timedelta(days=1)):
+        result = await asyncio.to_thread(
+            runner.invoke, cli_app, ["dialogue", "run", "--date", day.isoformat()]
+        )
+        assert result.exit_code == 2, result.output
+        assert f"date {day} is" in result.output
+    assert await session.scalar(select(DialogueRun)) is None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,7 @@ class DialogueFlagValue(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    activation_threshold: int = Field(default=1000, ge=0, le=100_000_000)
+    activation_threshold: StrictInt = Field(default=1000, ge=0, le=100_000_000)
 
 
 @dataclass(frozen=True)

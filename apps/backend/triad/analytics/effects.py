@@ -94,9 +94,11 @@ async def lesson_effects(
     *,
     before_days: int = BEFORE_DAYS,
     now: datetime | None = None,
+    tenant: str | None = None,
 ) -> list[LessonEffect]:
-    """The effect of each lesson, in the order asked; NotFoundError for an unknown id,
-    ConflictError for a lesson not approved (it has no "after")."""
+    """The effect of each lesson, in the order asked; NotFoundError for an unknown id (or one
+    of another tenant than `tenant`), ConflictError for a lesson not approved (it has no
+    "after")."""
     now = now or datetime.now().astimezone()
     lessons = {
         row.id: row
@@ -105,7 +107,7 @@ async def lesson_effects(
     effects = []
     for lesson_id in lesson_ids:
         lesson = lessons.get(lesson_id)
-        if lesson is None:
+        if lesson is None or (tenant is not None and lesson.tenant != tenant):
             raise NotFoundError(f"lesson {lesson_id} not found")
         if lesson.status != "approved" or lesson.reviewed_at is None:
             raise ConflictError(

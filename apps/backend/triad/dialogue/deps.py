@@ -11,6 +11,7 @@ from triad.dialogue.job import DialogueDeps
 from triad.dialogue.writer import DeterministicWriter, LessonWriter, LLMWriter
 from triad.errors import MissingCredentialError
 from triad.knowledge.embedding import TextEmbedder
+from triad.routing.budget import BudgetConfig
 from triad.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,4 +46,5 @@ def build_deps(
         config=config,
         consensus_threshold=runtime.config.consensus_threshold,
         sources={name: list(spec.sources) for name, spec in runtime.rules.agents.items()},
+        rollup_timezone=BudgetConfig.from_yaml(runtime.settings.budgets_config).timezone,
     )

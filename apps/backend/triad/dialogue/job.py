@@ -15,8 +15,9 @@ import socket
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from triad.dialogue.cases import customer_sessions
 from triad.dialogue.config import DialogueConfig
 from triad.dialogue.learn import learn
 from triad.dialogue.writer import LessonWriter
+from triad.errors import InputError
 from triad.flags import LLM_DIALOGUE, get_flag
 from triad.knowledge.embedding import TextEmbedder
 
@@ -48,6 +50,8 @@ class DialogueDeps:
     config: DialogueConfig
     consensus_threshold: float
     sources: Mapping[str, Sequence[str]]
+    # the budgets' zone: win rates read rolled-up days in it, so rollups must use it too
+    rollup_timezone: str = "UTC"
 
 
 @dataclass
@@ -65,6 +69,23 @@ class RunOutcome:
     @property
     def did_work(self) -> bool:
         return self.outcome not in ("already_ran", "in_progress")
+
+
+def manual_day(day: date | None, zone: ZoneInfo, *, now: datetime | None = None) -> date:
+    """The day a manual run may use: `day`, or yesterday; InputError for today or later.
+
+    A run marks its date done, so a day not yet over would never get its late turns learned.
+    """
+    today = (now or datetime.now(zone)).astimezone(zone).date()
+    if day is None:
+        return today - timedelta(days=1)
+    if day > today:
+        raise InputError(f"date {day} is in the future (today is {today} in {zone.key})")
+    if day == today:
+        raise InputError(
+            f"date {day} is today in {zone.key} and not over yet; run it from tomorrow on"
+        )
+    return day
 
 
 def lock_keys(tenant: str, run_date: date) -> tuple[int, int]:
@@ -228,8 +249,14 @@ async def _work(
             "merged_into": learned.merged,
             "writers": dict(learned.writers),
         }
-    stats["rollup_rows"] = await rollup_day(session, tenant=tenant, day=day, timezone=zone.key)
-    say(f"rolled up {stats['rollup_rows']} rows")
+    rollup_zone = ZoneInfo(deps.rollup_timezone)
+    if day < datetime.now(rollup_zone).date():
+        stats["rollup_rows"] = await rollup_day(
+            session, tenant=tenant, day=day, timezone=deps.rollup_timezone
+        )
+        say(f"rolled up {stats['rollup_rows']} rows in {deps.rollup_timezone}")
+    else:  # not over in the rollups' zone: a rollup now would miss its last turns
+        stats["rollup_rows"] = None
     if skip is not None:
         await _finish(session, run, "skipped", skip, stats)
         return RunOutcome("skipped", tenant, day, f"skipped: {skip}", run.id, run.attempts, stats)

@@ -26,6 +26,7 @@ from triad.dialogue.writer import (
     content_terms,
     distinctive_terms,
     evidence_sentence,
+    scrubbed,
 )
 from triad.knowledge.embedding import TextEmbedder
 from triad.knowledge.retrieval import retrieve
@@ -117,7 +118,8 @@ async def learn(
     if not cases:
         return stats
     vectors = await embedder.aembed([c.subject for c in cases])
-    groups = group_cases(cases, vectors, threshold=group_threshold)
+    # scrubbed before terms, claims and embeddings are taken: lessons reach every prompt
+    groups = [scrubbed(g) for g in group_cases(cases, vectors, threshold=group_threshold)]
     stats.groups = len(groups)
     say(f"{len(groups)} groups")
     frequency = await document_frequency(session, tenant)

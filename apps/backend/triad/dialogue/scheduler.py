@@ -2,7 +2,8 @@
 
 Every replica registers the same job id with `replace_existing`, so the table holds one job
 however many processes start; if two schedulers fire it, the job's advisory lock lets one work.
-The scheduler only calls `nightly_dialogue`; the job itself is a plain async function.
+The scheduler only calls `nightly_dialogue`; the job itself is a plain async function. Each
+night also retries the failed runs of the three days before yesterday.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from datetime import datetime, timedelta
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from triad.db.models import DialogueRun
+from triad.db.session import make_session_factory
 from triad.dialogue.job import DialogueDeps, RunOutcome, run_dialogue
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "triad.dialogue.nightly"
 MISFIRE_GRACE_S = 3 * 3600
+RETRY_DAYS = 3
 
 
 class _Active:
@@ -39,16 +44,43 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-async def nightly_dialogue() -> RunOutcome | None:
-    """The scheduled job: the dialogue for the business day that just ended."""
+async def nightly(
+    deps: DialogueDeps, *, tenant: str, now: datetime | None = None
+) -> list[RunOutcome]:
+    """The dialogue for the business day that just ended, then a retry of each of the
+    `RETRY_DAYS` days before it whose run failed (oldest first); skipped days stay skipped."""
+    today = (now or datetime.now(deps.config.zone)).astimezone(deps.config.zone).date()
+    yesterday = today - timedelta(days=1)
+    outcomes = [await run_dialogue(deps, tenant=tenant, run_date=yesterday)]
+    async with make_session_factory(deps.engine)() as session:
+        failed = list(
+            await session.scalars(
+                select(DialogueRun.run_date)
+                .where(
+                    DialogueRun.tenant == tenant,
+                    DialogueRun.status == "failed",
+                    DialogueRun.run_date >= yesterday - timedelta(days=RETRY_DAYS),
+                    DialogueRun.run_date < yesterday,
+                )
+                .order_by(DialogueRun.run_date)
+            )
+        )
+    for day in failed:
+        outcomes.append(await run_dialogue(deps, tenant=tenant, run_date=day, trigger="retry"))
+    for outcome in outcomes:
+        log.warning(
+            "nightly dialogue for %s %s: %s", outcome.run_date, outcome.outcome, outcome.message
+        )
+    return outcomes
+
+
+async def nightly_dialogue() -> list[RunOutcome] | None:
+    """The scheduled job: `nightly` for the process's tenant."""
     deps = _Active.deps
     if deps is None:
         log.warning("nightly dialogue fired in a process with no dialogue dependencies")
         return None
-    yesterday = (datetime.now(deps.config.zone) - timedelta(days=1)).date()
-    outcome = await run_dialogue(deps, tenant=_Active.tenant, run_date=yesterday)
-    log.warning("nightly dialogue %s: %s", outcome.outcome, outcome.message)
-    return outcome
+    return await nightly(deps, tenant=_Active.tenant)
 
 
 def build_scheduler(deps: DialogueDeps, *, tenant: str, database_url: str) -> AsyncIOScheduler:

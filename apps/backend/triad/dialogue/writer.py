@@ -13,11 +13,13 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from triad.analytics.pii import Scrubber
+from triad.dialogue.cases import Case
 from triad.dialogue.grouping import CaseGroup
 from triad.ensemble.critic.text import (
     NEGATION_CUES,
@@ -116,10 +118,32 @@ def _clip(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def scrubbed(group: CaseGroup) -> CaseGroup:
+    """`group` with the customers' personal data replaced by placeholders.
+
+    A lesson goes into every later prompt, so names, phones, emails and addresses of the
+    questions, claims and staff replies must not reach it. Names are learned from the
+    questions and replies of the whole group and replaced in every text of it.
+    """
+    clean = Scrubber([t for c in group.cases for t in (c.question, c.right_answer or "")])
+
+    def one(case: Case) -> Case:
+        right = clean(case.right_answer) if case.right_answer else case.right_answer
+        return replace(
+            case, question=clean(case.question), claim=clean(case.claim), right_answer=right
+        )
+
+    cases = [one(c) for c in group.cases]
+    centre = next((i for i, c in enumerate(group.cases) if c is group.representative), None)
+    representative = one(group.representative) if centre is None else cases[centre]
+    return CaseGroup(agent=group.agent, cases=cases, representative=representative)
+
+
 def deterministic_lesson(
     group: CaseGroup, terms: Sequence[str], evidence: Evidence | None
 ) -> LessonDraft:
     """A lesson from the wrong claim, the right answer and the contradicting passage."""
+    group = scrubbed(group)
     case = group.representative
     subject = " ".join(terms)
     sentence = evidence_sentence(evidence, terms)
@@ -173,7 +197,8 @@ SYSTEM = (
 
 
 def lesson_request(group: CaseGroup, terms: Sequence[str], evidence: Evidence | None) -> str:
-    """The user message that asks for a lesson about `group`."""
+    """The user message that asks for a lesson about `group` (personal data scrubbed)."""
+    group = scrubbed(group)
     case = group.representative
     examples = "\n".join(
         f"- question: {c.question!r}; {c.role or 'answer'} ({c.model or '?'}) said: {c.claim!r}"

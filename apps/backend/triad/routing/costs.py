@@ -72,11 +72,18 @@ def day_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, dateti
         raise InputError(f"'from' ({start}) is after 'to' ({end})")
     if (end - start).days >= MAX_DAYS:
         raise InputError(f"the range is {(end - start).days + 1} days; at most {MAX_DAYS} allowed")
-    after = end + timedelta(days=1)
-    return (
-        datetime(start.year, start.month, start.day, tzinfo=zone),
-        datetime(after.year, after.month, after.day, tzinfo=zone),
-    )
+    try:
+        after = end + timedelta(days=1)
+        low = datetime(start.year, start.month, start.day, tzinfo=zone)
+        high = datetime(after.year, after.month, after.day, tzinfo=zone)
+        for instant in (low, high):  # the database stores UTC instants
+            instant.astimezone(ZoneInfo("UTC"))
+    except OverflowError as exc:
+        raise InputError(
+            f"the days {start} to {end} reach beyond the calendar in {zone.key}; "
+            "pick days between 0001-01-02 and 9999-12-30"
+        ) from exc
+    return low, high
 
 
 def _columns(table: type[ProviderCall] | type[CacheHit], timezone: str) -> dict[GroupField, Any]:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from triad.analytics.charts import (
@@ -289,10 +289,11 @@ class LessonEffectOut(BaseModel):
 @router.get("/lessons/{lesson_id}/effect")
 async def get_lesson_effect(
     session: SessionDep,
-    lesson_id: int,
+    settings: SettingsDep,
+    lesson_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     days: Annotated[int, Query(ge=1, le=365, description="days before approval")] = BEFORE_DAYS,
 ) -> LessonEffectOut:
-    """How often the lesson's error happened before its approval and since (404 unknown,
-    409 not approved)."""
-    (effect,) = await lesson_effects(session, [lesson_id], before_days=days)
+    """How often the lesson's error happened before its approval and since (404 unknown or
+    another tenant's, 409 not approved)."""
+    (effect,) = await lesson_effects(session, [lesson_id], before_days=days, tenant=settings.tenant)
     return LessonEffectOut.of(effect)

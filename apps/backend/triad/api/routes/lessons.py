@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triad import flags
 from triad.api.deps import AdminDep, CurrentAdmin, EmbedderDep, SessionDep, SettingsDep
 from triad.db.models import DialogueRun, Lesson
 from triad.dialogue import lessons as service
-from triad.dialogue.job import DialogueDeps, Outcome, run_dialogue
-from triad.errors import ConfigurationError, InputError
+from triad.dialogue.job import DialogueDeps, Outcome, manual_day, run_dialogue
+from triad.errors import ConfigurationError
 
 router = APIRouter(prefix="/admin/api", tags=["learning loop"], dependencies=[AdminDep])
+
+# A lesson id is a bigint: beyond it is a 422, not a database error.
+LessonId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class LessonOut(BaseModel):
@@ -56,7 +59,14 @@ class EditBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instruction: str | None = Field(default=None, min_length=1, max_length=2000)
-    title: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("instruction", "title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
 
 class RunOut(BaseModel):
@@ -137,14 +147,14 @@ async def get_lessons(
 
 
 @router.get("/lessons/{lesson_id}")
-async def get_lesson(lesson_id: int, session: SessionDep, settings: SettingsDep) -> LessonOut:
+async def get_lesson(lesson_id: LessonId, session: SessionDep, settings: SettingsDep) -> LessonOut:
     """One lesson."""
     return _lesson(await service.get_lesson(session, lesson_id, tenant=settings.tenant))
 
 
 @router.post("/lessons/{lesson_id}/approve")
 async def approve(
-    lesson_id: int, session: SessionDep, settings: SettingsDep, admin: CurrentAdmin
+    lesson_id: LessonId, session: SessionDep, settings: SettingsDep, admin: CurrentAdmin
 ) -> LessonOut:
     """Approve a proposed lesson; both models read it from the next turn on (409 otherwise)."""
     lesson = await service.approve_lesson(session, lesson_id, admin.user_id, tenant=settings.tenant)
@@ -153,7 +163,7 @@ async def approve(
 
 @router.post("/lessons/{lesson_id}/reject")
 async def reject(
-    lesson_id: int,
+    lesson_id: LessonId,
     session: SessionDep,
     settings: SettingsDep,
     admin: CurrentAdmin,
@@ -168,7 +178,7 @@ async def reject(
 
 @router.patch("/lessons/{lesson_id}")
 async def edit(
-    lesson_id: int,
+    lesson_id: LessonId,
     body: EditBody,
     session: SessionDep,
     settings: SettingsDep,
@@ -195,12 +205,10 @@ async def get_runs(
 async def start_run(
     request: Request, session: SessionDep, settings: SettingsDep, body: RunRequest | None = None
 ) -> RunResult:
-    """Run the dialogue for a day now (default: yesterday); a done or running day does nothing."""
+    """Run the dialogue for a past day now (default: yesterday); a done or running day does
+    nothing; today or a later day is a 422 (it is not over)."""
     deps = _dialogue(request)
-    today = datetime.now(deps.config.zone).date()
-    day = (body.date if body else None) or today - timedelta(days=1)
-    if day > today:
-        raise InputError(f"date {day} is in the future (today is {today} in {deps.config.zone})")
+    day = manual_day(body.date if body else None, deps.config.zone)
     outcome = await run_dialogue(deps, tenant=settings.tenant, run_date=day, trigger="manual")
     run = await session.get(DialogueRun, outcome.run_id) if outcome.run_id else None
     return RunResult(
