@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from pathlib import Path
+
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +16,11 @@ from tests.api.helpers import GROUNDED, script_roles
 from tests.experiments.conftest import MakeApp
 from tests.support.scripted import ScriptedProvider
 from triad.db.models import Experiment, ExperimentEvent, Message, ProviderCall, TrainingSignal
+from triad.errors import InvalidConfigError
 from triad.experiments.bucketing import assign
+from triad.experiments.config import ExperimentsConfig
+from triad.experiments.store import sync_experiments
+from triad_admin.experiments_page import METRICS
 
 AB = """
 experiments:
@@ -149,11 +158,7 @@ async def test_a_turn_records_the_experiment_on_message_calls_and_signal(
 async def test_the_console_page_charts_each_metric(
     make_app: MakeApp, session: AsyncSession
 ) -> None:
-    from triad_admin import experiments_page
-
-    app, client = await make_app(AB)
-    if not any(getattr(r, "path", "").startswith("/admin/experiments") for r in app.routes):
-        app.include_router(experiments_page.router)
+    _, client = await make_app(AB)
     exp = await experiment_id(session)
     listing = await client.get("/admin/experiments", headers=ADMIN_HEADERS)
     assert listing.status_code == 200 and "menu-ab" in listing.text
@@ -161,3 +166,120 @@ async def test_the_console_page_charts_each_metric(
     assert page.status_code == 200
     assert "Hallucination rate" in page.text and "too early to call" in page.text
     assert (await client.get(f"/admin/experiments/{exp}", headers=STAFF_HEADERS)).status_code == 403
+
+
+async def test_concurrent_starts_on_one_target_let_exactly_one_run(
+    make_app: MakeApp, session: AsyncSession
+) -> None:
+    second = AB + AB.replace("experiments:\n", "").replace("menu-ab", "menu-ab-2")
+    _, client = await make_app(second)
+    for _ in range(3):  # several rounds: without the target lock both usually win
+        first, other = await asyncio.gather(
+            client.post(f"{URL}/menu-ab/start", headers=ADMIN_HEADERS),
+            client.post(f"{URL}/menu-ab-2/start", headers=ADMIN_HEADERS),
+        )
+        assert sorted([first.status_code, other.status_code]) == [200, 409]
+        session.expire_all()
+        running = list(
+            await session.scalars(select(Experiment.key).where(Experiment.status == "running"))
+        )
+        assert len(running) == 1
+        winner = running[0]
+        assert (await client.post(f"{URL}/{winner}/pause", headers=ADMIN_HEADERS)).is_success
+
+
+async def test_ids_that_are_not_bigints_are_looked_up_as_keys(make_app: MakeApp) -> None:
+    _, client = await make_app(AB)
+    for ref in ("99999999999999999999", "%C2%B2", "12345678901234567890123"):
+        got = await client.get(f"{URL}/{ref}", headers=ADMIN_HEADERS)
+        assert got.status_code == 404, (ref, got.text)
+        assert "not found" in got.text
+    started = await client.post(f"{URL}/99999999999999999999/start", headers=ADMIN_HEADERS)
+    assert started.status_code == 404
+
+
+async def test_an_experiment_removed_from_config_is_paused_on_sync(
+    make_app: MakeApp, session: AsyncSession
+) -> None:
+    second = AB + AB.replace("experiments:\n", "").replace("menu-ab", "other-ab").replace(
+        "target: menu", "target: pricing"
+    )
+    _, client = await make_app(second)
+    assert (await client.post(f"{URL}/menu-ab/start", headers=ADMIN_HEADERS)).is_success
+    assert (await client.post(f"{URL}/other-ab/start", headers=ADMIN_HEADERS)).is_success
+    assert (await client.post(f"{URL}/other-ab/pause", headers=ADMIN_HEADERS)).is_success
+    only_draft = ExperimentsConfig.model_validate({"experiments": []})
+    assert sorted(await sync_experiments(session, only_draft)) == ["menu-ab", "other-ab"]
+    session.expire_all()
+    rows = {r.key: r for r in await session.scalars(select(Experiment))}
+    assert {k: (r.status, r.status_reason) for k, r in rows.items()} == {
+        "menu-ab": ("paused", "removed from config"),
+        "other-ab": ("paused", "removed from config"),
+    }
+    removed = list(
+        await session.scalars(
+            select(ExperimentEvent).where(ExperimentEvent.kind == "removed_from_config")
+        )
+    )
+    assert sorted(e.detail["from"] for e in removed) == ["paused", "running"]
+    assert await sync_experiments(session, only_draft) == []  # recorded once
+    assert (await client.get(f"{URL}/menu-ab", headers=ADMIN_HEADERS)).json()["experiment"][
+        "status"
+    ] == "paused"
+
+
+async def test_an_arm_whose_student_is_the_teacher_stops_the_app_naming_it(
+    make_app: MakeApp,
+) -> None:
+    teacher_twin = AB.replace("anthropic:claude-haiku-4-5", "extractive:passages")
+    with pytest.raises(InvalidConfigError) as caught:
+        await make_app(teacher_twin)
+    message = str(caught.value)
+    assert "experiment 'menu-ab', arm 'bigger'" in message
+    assert "student_model 'extractive:passages' is also the teacher" in message
+
+
+async def test_the_console_page_with_traffic_has_one_chart_per_metric(
+    make_app: MakeApp, session: AsyncSession, demo: None
+) -> None:
+    app, client = await make_app(AB)
+    script_roles(app.state.runtime, GROUNDED, GROUNDED)
+    app.state.runtime.use_provider(
+        "anthropic:claude-haiku-4-5", ScriptedProvider(GROUNDED, model="bigger")
+    )
+    exp = await experiment_id(session)
+    await client.post(f"{URL}/{exp}/start", headers=ADMIN_HEADERS)
+    for arm in ("control", "bigger"):
+        sid = (await client.post("/chat/sessions", json={})).json()
+        headers = {"X-Session-Token": sid["token"]}
+        turn = await client.post(
+            f"/chat/sessions/{sid['session_id']}/messages",
+            json={"content": "Do you serve wagyu?", "agent": "menu", "user_id": user_in(arm)},
+            headers=headers,
+        )
+        assert turn.status_code == 200, turn.text
+        voted = await client.post(
+            f"/chat/messages/{turn.json()['message_id']}/feedback",
+            json={"value": "up"},
+            headers=headers,
+        )
+        assert voted.status_code == 200, voted.text
+    page = await client.get(f"/admin/experiments/{exp}", headers=ADMIN_HEADERS)
+    assert page.status_code == 200
+    charts = re.findall(r"<svg .*?</svg>", page.text, flags=re.S)
+    labelled = [c for c in charts if 'role="img" aria-label=' in c]
+    assert len(labelled) == len(METRICS)
+    for (_, title, _, _), chart in zip(METRICS, labelled, strict=True):
+        assert f'aria-label="{title}"' in chart
+        assert "control" in chart and "bigger" in chart
+    assert "95% CI" in page.text
+
+
+async def test_the_ci_label_follows_the_configured_alpha(
+    make_app: MakeApp, session: AsyncSession, tmp_path: Path
+) -> None:
+    _, client = await make_app(
+        AB.replace("target_kind: agent", "alpha: 0.1\n    target_kind: agent")
+    )
+    page = await client.get("/admin/experiments/menu-ab", headers=ADMIN_HEADERS)
+    assert "Difference (90% CI)" in page.text and "95% CI" not in page.text

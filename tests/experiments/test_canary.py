@@ -21,6 +21,7 @@ from triad.db.models import Experiment, ExperimentEvent, ProviderCall
 from triad.experiments.bucketing import assign
 from triad.experiments.store import canary_shares
 from triad.providers import OpenAIProvider
+from triad.runtime import Runtime
 
 URL = "/admin/api/experiments"
 CANARY_MODEL = "anthropic:claude-haiku-4-5"
@@ -39,6 +40,7 @@ experiments:
       steps: [1, 5, 25]
       min_requests_per_step: 3
       rollback_min_requests: 50
+      evaluate_every_seconds: 0
 """
 
 
@@ -137,6 +139,7 @@ experiments:
       min_requests_per_step: 1000
       max_error_rate: 0.05
       rollback_min_requests: 20
+      evaluate_every_seconds: 0
 """
 # One model call per attempt and no breaker, so the error rate is the loopback's own.
 QUIET_ROUTING = {
@@ -203,7 +206,10 @@ async def test_real_failing_calls_roll_the_canary_back(
         select(ExperimentEvent).where(ExperimentEvent.kind == "rolled_back")
     )
     assert event is not None and event.detail["calls"] >= 20
-    assert event.detail["error_rate"] > 0.05
+    # Judged on its own calls only: the fallbacks that answered for it do not dilute the rate.
+    to_canary = len(server.requests)
+    assert event.detail["calls"] == to_canary
+    assert event.detail["error_rate"] == pytest.approx((to_canary // 5) / to_canary)
 
     before = len(server.requests)
     after = await complete(canary_users[-1])
@@ -211,3 +217,69 @@ async def test_real_failing_calls_roll_the_canary_back(
     assert len(server.requests) == before  # rolled back: nobody is sent to the canary
     last = await session.scalar(select(ProviderCall).order_by(ProviderCall.id.desc()))
     assert last is not None and last.experiment_id is None
+
+
+def loopback_canary(runtime: Runtime, server: LoopbackServer) -> None:
+    """The baseline scripted, the canary model a real OpenAI client against the loopback."""
+    runtime.use_provider("local:smollm2-135m", ScriptedProvider("a baseline summary"))
+    runtime.use_provider(
+        "openai:gpt-4o-mini",
+        OpenAIProvider(
+            openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="test-key"), model="gpt-test"
+        ),
+    )
+
+
+async def complete(client: httpx.AsyncClient, user: str) -> httpx.Response:
+    body = {"task_type": "summarize", "prompt": "Summarise", "user_id": user, "temperature": 1.5}
+    done = await client.post("/llm/complete", json=body)
+    assert done.status_code == 200, done.text
+    return done
+
+
+async def test_an_error_rate_over_the_baselines_but_under_the_max_holds_the_canary(
+    make_app: MakeApp, session: AsyncSession, server: LoopbackServer
+) -> None:
+    """10% of the canary's calls fail: within max_error_rate (50%), so no rollback, but more
+    than the baseline's 0% + max_error_increase (2%), so it stays at its step."""
+    text = TASK_CANARY.replace("min_requests_per_step: 1000", "min_requests_per_step: 10")
+    text = text.replace("max_error_rate: 0.05", "max_error_rate: 0.5")
+    text = text.replace("rollback_min_requests: 20", "rollback_min_requests: 10")
+    app, client = await make_app(text, routing=QUIET_ROUTING)
+    loopback_canary(app.state.runtime, server)
+    server.enqueue(*[answer("a canary summary")] * 9, Reply.error(500, "canary hiccup"))
+    assert (await client.post(f"{URL}/summary-canary/start", headers=ADMIN_HEADERS)).is_success
+    for user in users_in("baseline", "summary-canary", 10, 3):
+        await complete(client, user)
+    for user in users_in("canary", "summary-canary", 10, 12):
+        await complete(client, user)
+    assert len(server.requests) == 12
+    row = await load(session, "summary-canary")
+    assert (row.status, row.canary["step"]) == ("running", 0)
+    assert [a["share_bps"] for a in row.arms] == [9000, 1000]
+    kinds = list(await session.scalars(select(ExperimentEvent.kind).order_by(ExperimentEvent.id)))
+    assert "rolled_back" not in kinds and "ramped" not in kinds
+    held = await session.scalar(select(ExperimentEvent).where(ExperimentEvent.kind == "ramp_held"))
+    assert held is not None
+    assert held.detail["reason"] == "error rate 10.0% above 2.0%"
+    assert held.detail["canary"]["calls"] == 10  # evaluated at the 10th call to the canary
+    assert held.detail["baseline"]["error_rate"] == 0.0
+
+
+async def test_the_canary_is_evaluated_at_most_once_per_interval(
+    make_app: MakeApp, session: AsyncSession, demo: None
+) -> None:
+    """With a long interval only the first turn is evaluated (too few calls then), so the
+    canary does not ramp even once it has enough calls."""
+    text = AGENT_CANARY.replace("evaluate_every_seconds: 0", "evaluate_every_seconds: 3600")
+    app, client = await make_app(text)
+    script_roles(app.state.runtime, GROUNDED, GROUNDED)
+    app.state.runtime.use_provider(CANARY_MODEL, ScriptedProvider(GROUNDED, model="canary"))
+    assert (await client.post(f"{URL}/student-canary/start", headers=ADMIN_HEADERS)).is_success
+    for user in users_in("canary", "student-canary", 1, 4):
+        await ask(client, user)
+    row = await load(session, "student-canary")
+    assert row.canary["evaluate_every_seconds"] == 3600
+    assert row.canary["step"] == 0
+    kinds = set(await session.scalars(select(ExperimentEvent.kind)))
+    assert "ramped" not in kinds

@@ -118,3 +118,42 @@ def test_duplicate_keys_and_arm_names_are_refused(tmp_path: Path) -> None:
     same_names = ab().replace("name: bigger", "name: control")
     with pytest.raises(InvalidConfigError, match="arm names must be unique"):
         ExperimentsConfig.from_yaml(write(tmp_path, same_names))
+
+
+def test_the_minimum_detectable_effect_is_at_most_half(tmp_path: Path) -> None:
+    text = ab().replace("target_kind: agent", "min_detectable_effect: 0.6\n    target_kind: agent")
+    with pytest.raises(InvalidConfigError, match="min_detectable_effect"):
+        ExperimentsConfig.from_yaml(write(tmp_path, text))
+    half = ExperimentsConfig.from_yaml(write(tmp_path, text.replace("0.6", "0.5")))
+    assert half.experiments[0].min_detectable_effect == 0.5
+
+
+def roles_of(agent: str) -> tuple[str, str]:
+    return "openai:gpt-4o-mini", "local:smollm2-135m"
+
+
+def test_an_arm_may_not_make_one_model_teacher_and_student(tmp_path: Path) -> None:
+    student_is_teacher = ExperimentsConfig.from_yaml(
+        write(tmp_path, ab(model="openai:gpt-4o-mini"))
+    )
+    with pytest.raises(InvalidConfigError) as caught:
+        student_is_teacher.check(REGISTRY, AGENTS, roles_of)
+    assert str(caught.value) == (
+        "experiment 'menu-ab', arm 'bigger': student_model 'openai:gpt-4o-mini' is also the "
+        "teacher of agent 'menu'; teacher and student must be different models"
+    )
+    text = (
+        ab()
+        .replace("student_model:", "teacher_model:")
+        .replace("anthropic:claude-haiku-4-5", "local:smollm2-135m")
+    )
+    teacher_is_student = ExperimentsConfig.from_yaml(write(tmp_path, text))
+    with pytest.raises(InvalidConfigError, match="teacher_model 'local:smollm2-135m' is also the"):
+        teacher_is_student.check(REGISTRY, AGENTS, roles_of)
+    ExperimentsConfig.from_yaml(write(tmp_path, ab())).check(REGISTRY, AGENTS, roles_of)
+    both = ab().replace(
+        'student_model: "anthropic:claude-haiku-4-5"',
+        'student_model: "openai:gpt-4o-mini", teacher_model: "openai:gpt-4o-mini"',
+    )
+    with pytest.raises(InvalidConfigError, match="both teacher and student"):
+        ExperimentsConfig.from_yaml(write(tmp_path, both))

@@ -61,3 +61,14 @@ def test_no_data_is_no_evidence() -> None:
     test = two_proportion_z_test(Proportion(0, 0), Proportion(3, 10))
     assert (test.z, test.p_value) == (0.0, 1.0)
     assert two_proportion_z_test(Proportion(0, 10), Proportion(0, 10)).p_value == 1.0
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 0.7, 1.0])
+def test_the_largest_allowed_effect_has_room_at_every_baseline_rate(rate: float) -> None:
+    assert required_sample_size(rate, 0.5) >= 1
+    assert compare(Proportion(0, 0), Proportion(0, 0), higher_is_better=True, mde=0.5).more_needed
+
+
+def test_an_effect_no_rate_can_move_by_is_a_clear_error_not_a_math_domain_error() -> None:
+    with pytest.raises(ValueError, match=r"cannot move by 0\.9 either way"):
+        required_sample_size(0.3, 0.9)

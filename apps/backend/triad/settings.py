@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=12.0, gt=0, description="a console session ends after this long without use"
     )
+    session_max_days: float = Field(
+        default=7.0, gt=0, description="a console session ends this long after sign-in, used or not"
+    )
     cookie_secure: Literal["auto", "true", "false"] = Field(
         default="auto", description="Secure flag of the session cookie; auto = when on https"
     )

@@ -24,6 +24,7 @@ from triad.api.routes import (
     models,
     openai_compat,
 )
+from triad.api.security_headers import SecurityHeadersMiddleware
 from triad.db.embedded import ensure_database
 from triad.db.session import make_engine, make_session_factory
 from triad.dialogue.deps import build_deps as build_dialogue_deps
@@ -53,11 +54,17 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
         app.state.runtime = runtime
         app.state.registry = runtime.registry
+
+        def roles(agent: str) -> tuple[str, str]:
+            teacher, student = runtime.config.roles_for(agent, settings.ensemble_profile)
+            return teacher.model, student.model
+
         await sync_configured(
             app.state.session_factory,
             settings.experiments_config,
             runtime.registry,
             runtime.rules.agents,
+            roles,
         )
         app.state.dialogue = build_dialogue_deps(runtime, engine, get_embedder())
         scheduler = (
@@ -81,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     errors.install(app)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health.router)
     app.include_router(knowledge.router)
     app.include_router(models.router)

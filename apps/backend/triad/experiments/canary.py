@@ -1,7 +1,10 @@
 """The canary controller: ramp a new model step by step, or roll it back by itself.
 
-Evaluated after every turn or call of a running canary (cheap aggregate queries over the
-rows tagged with the experiment). Rollback: the canary's most recent calls (at least
+Evaluated after a turn or call of a running canary (aggregate queries over the rows tagged
+with the experiment), at most once per `evaluate_every_seconds` per process, because it runs
+on the request path. Only the canary arm's calls to the canary's own model count for it (a
+fallback that answered for it would dilute its error rate). Rollback: the canary's most
+recent calls (at least
 `rollback_min_requests`, at most `rollback_window`, since it was started) fail more than
 `max_error_rate`. Ramp: at least `min_requests_per_step` canary calls since the step began,
 and since then its error rate, p95 latency and hallucination rate stayed within bounds of
@@ -13,24 +16,34 @@ that is held is recorded once per step. Replicas serialise on the experiment row
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Engine, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from triad.db.models import Experiment
 from triad.experiments.metrics import ArmMetrics, arm_metrics, recent_call_outcomes
 from triad.experiments.store import add_event, canary_shares
 
 log = logging.getLogger(__name__)
+DEFAULT_EVERY_SECONDS = 5.0
+
+# Per database (engine) and experiment: (monotonic time of the last evaluation, its interval).
+_evaluated: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, float]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
 class CanaryDecision:
     action: str  # "none" | "rolled_back" | "ramped" | "held"
     reason: str = ""
+    every_seconds: float = DEFAULT_EVERY_SECONDS
+    """How long until the canary is worth evaluating again (its `evaluate_every_seconds`)."""
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -91,7 +104,9 @@ async def evaluate(
         if row is None or row.kind != "canary" or row.status != "running" or len(row.arms) < 2:
             await session.commit()
             return CanaryDecision("none")
+        every = float(row.canary.get("evaluate_every_seconds", DEFAULT_EVERY_SECONDS))
         decision = await _decide(session, row, now)
+        decision = CanaryDecision(decision.action, decision.reason, every)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -147,7 +162,7 @@ async def _decide(session: AsyncSession, row: Experiment, now: datetime) -> Cana
     if step >= len(steps) - 1:
         return CanaryDecision("none")
     step_started = _parse(settings.get("step_started_at")) or row.started_at
-    metrics = await arm_metrics(session, row, since=step_started)
+    metrics = await arm_metrics(session, row, since=step_started, models_only={canary_arm})
     canary, baseline = metrics[canary_arm], metrics[baseline_arm]
     if canary.errors.n < int(settings["min_requests_per_step"]):
         return CanaryDecision("none")
@@ -187,15 +202,25 @@ async def _decide(session: AsyncSession, row: Experiment, now: datetime) -> Cana
 
 
 async def after_traffic(session: AsyncSession, experiment_id: int, kind: str) -> None:
-    """Called once a turn or call of an experiment is committed: evaluate a canary.
+    """Called once a turn or call of an experiment is committed: evaluate a canary, unless this
+    process did so less than its `evaluate_every_seconds` ago.
 
     It runs in a session of its own, so the caller's rows stay as they were; a failure here is
     logged, never raised: the customer's answer is already stored.
     """
-    if kind != "canary":
+    if kind != "canary" or session.bind is None:
         return
+    bind = session.bind
+    engine = bind if isinstance(bind, AsyncEngine) else bind.engine
+    seen = _evaluated.setdefault(engine.sync_engine, {})
+    last, every = seen.get(experiment_id, (None, 0.0))
+    started = time.monotonic()
+    if last is not None and started - last < every:
+        return
+    seen[experiment_id] = (started, every)  # concurrent requests do not all evaluate
     try:
         async with AsyncSession(session.bind, expire_on_commit=False) as own:
-            await evaluate(own, experiment_id)
+            decision = await evaluate(own, experiment_id)
+        seen[experiment_id] = (started, decision.every_seconds)
     except Exception:
         log.exception("canary evaluation of experiment %s failed", experiment_id)

@@ -7,8 +7,6 @@ forbidden transition or a bad config file.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
@@ -16,10 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triad.db import migrate as db_migrate
-from triad.db.embedded import ensure_database
-from triad.db.session import make_engine, make_session_factory
-from triad.errors import ConfigurationError, ConflictError, InputError, NotFoundError
+from triad.cli_support import run_in_session
 from triad.experiments import store
 from triad.experiments.report import ExperimentOut, ExperimentReport, build_report
 from triad.settings import get_settings
@@ -28,34 +23,6 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 T = TypeVar("T")
 Ref = Annotated[str, typer.Argument(help="experiment id or key")]
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """`work` in one session on the configured database (migrated first)."""
-    settings = get_settings()
-    try:
-        url = ensure_database(settings)
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
-    db_migrate.upgrade(url)
-
-    async def run() -> T:
-        engine = make_engine(url)
-        try:
-            async with make_session_factory(engine)() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except (ConfigurationError, InputError, NotFoundError, ConflictError) as exc:
-        raise _fail(str(exc)) from exc
 
 
 def _pct(value: float | None) -> str:
@@ -114,7 +81,8 @@ def print_report(report: ExperimentReport) -> None:
             title=f"against the baseline (alpha {report.alpha:g}, power {report.power:g}, "
             f"min. effect {report.min_detectable_effect:g})"
         )
-        for name in ("arm", "metric", "diff", "95% CI", "p", "n needed", "call"):
+        ci = f"{(1 - report.alpha) * 100:g}% CI"
+        for name in ("arm", "metric", "diff", ci, "p", "n needed", "call"):
             versus.add_column(name)
         for cmp in report.comparisons:
             versus.add_row(
@@ -140,7 +108,7 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_() -> None:
         """Every experiment, its status and its arms' current shares."""
-        rows = _run(store.list_experiments)
+        rows = run_in_session(store.list_experiments)
         table = Table("id", "key", "kind", "target", "status", "arms")
         for row in rows:
             exp = ExperimentOut.of(row)
@@ -161,14 +129,14 @@ def register(app: typer.Typer) -> None:
         async def work(session: AsyncSession) -> ExperimentReport:
             return await build_report(session, ref)
 
-        print_report(_run(work))
+        print_report(run_in_session(work))
 
     def _transition(ref: str, action: str) -> None:
         async def work(session: AsyncSession) -> ExperimentOut:
             row = await store.transition(session, ref, action, actor="cli")
             return ExperimentOut.of(row)
 
-        exp = _run(work)
+        exp = run_in_session(work)
         out.print(f"experiment {exp.key} is {exp.status}; arms: {_arms(exp)}")
 
     @group.command()
@@ -200,5 +168,5 @@ def register(app: typer.Typer) -> None:
             config = store.load_checked(settings.experiments_config, registry, agents)
             return await store.sync_experiments(session, config)
 
-        changed = _run(work)
+        changed = run_in_session(work)
         out.print(f"synced; changed: {', '.join(changed) or 'nothing'}")

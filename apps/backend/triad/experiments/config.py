@@ -7,6 +7,7 @@ paused and stopped through the admin API). Shares are percent of traffic and mus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Self
 
@@ -19,6 +20,9 @@ from triad.experiments.arms import ArmChoice
 from triad.experiments.bucketing import BUCKETS
 from triad.experiments.stats import ALPHA, MIN_DETECTABLE_EFFECT, POWER
 from triad.providers.registry import ModelRegistry
+
+RolesOf = Callable[[str], tuple[str, str]]
+"""An agent's configured (teacher model, student model)."""
 
 
 class ArmConfig(BaseModel):
@@ -62,6 +66,12 @@ class CanaryConfig(BaseModel):
         default=50.0, ge=0, description="latency differences below this never hold a canary"
     )
     max_hallucination_increase: float = Field(default=0.05, ge=0, le=1)
+    evaluate_every_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="evaluate the canary at most this often per process (it runs on the "
+        "request path after a turn or call)",
+    )
 
     @model_validator(mode="after")
     def _steps_rise(self) -> Self:
@@ -85,7 +95,13 @@ class ExperimentConfig(BaseModel):
     canary: CanaryConfig | None = None
     alpha: float = Field(default=ALPHA, gt=0, lt=1)
     power: float = Field(default=POWER, gt=0, lt=1)
-    min_detectable_effect: float = Field(default=MIN_DETECTABLE_EFFECT, gt=0, lt=1)
+    min_detectable_effect: float = Field(
+        default=MIN_DETECTABLE_EFFECT,
+        gt=0,
+        le=0.5,
+        description="absolute difference in a rate; at most 0.5 so every baseline rate has "
+        "room to move by it in one direction",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -94,6 +110,11 @@ class ExperimentConfig(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError(f"{where}: arm names must be unique, got {names}")
         for arm in self.arms:
+            if arm.teacher_model and arm.teacher_model == arm.student_model:
+                raise ValueError(
+                    f"{where}: arm '{arm.name}' makes '{arm.teacher_model}' both teacher and "
+                    "student; the critic needs two different models"
+                )
             if self.target_kind == "agent" and arm.model:
                 raise ValueError(
                     f"{where}: arm '{arm.name}' sets `model`; agent experiments choose "
@@ -150,14 +171,19 @@ class ExperimentsConfig(BaseModel):
     def from_yaml(cls, path: Path) -> ExperimentsConfig:
         return load_yaml_model(cls, path, "experiments", empty_ok=True)
 
-    def check(self, registry: ModelRegistry, agents: set[str]) -> None:
-        """Every model in the registry, every agent known, every prompt version on disk."""
+    def check(
+        self, registry: ModelRegistry, agents: set[str], roles: RolesOf | None = None
+    ) -> None:
+        """Every model in the registry, every agent known, every prompt version on disk, and
+        (given the agents' `roles`) no arm whose teacher and student are the same model."""
         for exp in self.experiments:
             where = f"experiment '{exp.key}'"
             if exp.target_kind == "agent" and exp.target not in agents:
                 raise InvalidConfigError(
                     f"{where}: unknown agent '{exp.target}'; known: {', '.join(sorted(agents))}"
                 )
+            if exp.target_kind == "agent" and roles is not None:
+                _check_distinct_roles(where, exp, *roles(exp.target))
             for arm in exp.arms:
                 for model_id in arm.models():
                     if model_id not in registry:
@@ -171,3 +197,18 @@ class ExperimentsConfig(BaseModel):
                         load_template(exp.target, arm.prompt_version)
                     except ConfigurationError as exc:
                         raise InvalidConfigError(f"{where}, arm '{arm.name}': {exc}") from exc
+
+
+def _check_distinct_roles(where: str, exp: ExperimentConfig, teacher: str, student: str) -> None:
+    """An arm must not answer both sides of the comparison with one model: the critic's
+    consensus between a model and itself says nothing."""
+    for arm in exp.arms:
+        arm_teacher = arm.teacher_model or teacher
+        arm_student = arm.student_model or student
+        if (arm.teacher_model or arm.student_model) and arm_teacher == arm_student:
+            side = "student_model" if arm.student_model else "teacher_model"
+            raise InvalidConfigError(
+                f"{where}, arm '{arm.name}': {side} '{arm_teacher}' is also the "
+                f"{'teacher' if side == 'student_model' else 'student'} of agent "
+                f"'{exp.target}'; teacher and student must be different models"
+            )

@@ -12,15 +12,19 @@ Definitions (the report and the canary controller share them):
 - escalation rate: turns not simply sent; thumbs-up rate: up votes among rated replies.
 
 "Roles under test" are the roles some arm changes (both when arms only change the prompt).
+The canary controller judges a canary by its own model: `models_only` keeps, for the arms it
+names, only the calls to that arm's models (a fallback that answered for a failing canary is
+not the canary's success).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.db.models import Candidate, Experiment, Message, ProviderCall, TrainingSignal
@@ -80,14 +84,45 @@ def _since(column: Any, since: datetime | None) -> ColumnElement[bool]:
     return column >= since if since is not None else true()
 
 
+def arm_models(arm: dict[str, Any]) -> list[str]:
+    """The registry ids an arm swaps in (none for a baseline or a prompt-only arm)."""
+    return [m for m in (arm.get(k) for k in ("teacher_model", "student_model", "model")) if m]
+
+
+def _to_models(models: list[str]) -> ColumnElement[bool]:
+    """Calls to one of `models` (registry ids are `provider:model`); any call if none."""
+    if not models:
+        return true()
+    pairs = [tuple(m.split(":", 1)) for m in models]
+    return tuple_(ProviderCall.provider, ProviderCall.model).in_(pairs)
+
+
+def _models_scope(row: Experiment, models_only: Collection[str]) -> ColumnElement[bool]:
+    pc = ProviderCall
+    scoped = [a for a in row.arms if a["name"] in models_only]
+    if not scoped:
+        return true()
+    return or_(
+        not_(pc.experiment_arm.in_([a["name"] for a in scoped])),
+        *(and_(pc.experiment_arm == a["name"], _to_models(arm_models(a))) for a in scoped),
+    )
+
+
 async def arm_metrics(
-    session: AsyncSession, row: Experiment, *, since: datetime | None = None
+    session: AsyncSession,
+    row: Experiment,
+    *,
+    since: datetime | None = None,
+    models_only: Collection[str] = (),
 ) -> dict[str, ArmMetrics]:
-    """Every arm's numbers (arms without traffic are all zeros), in the arms' order."""
+    """Every arm's numbers (arms without traffic are all zeros), in the arms' order; the error
+    rate and latency of the arms in `models_only` count only calls to their own models."""
     out = {a["name"]: ArmMetrics(a["name"]) for a in row.arms}
     roles = roles_under_test(row)
     pc = ProviderCall
-    in_scope = pc.role.in_(roles) if roles is not None else true()
+    in_scope = and_(
+        pc.role.in_(roles) if roles is not None else true(), _models_scope(row, models_only)
+    )
     called = and_(pc.outcome.in_(CALLED), in_scope)
     answered_ok = and_(pc.outcome == "ok", in_scope)
     calls = await session.execute(
@@ -172,9 +207,11 @@ async def arm_metrics(
 async def recent_call_outcomes(
     session: AsyncSession, row: Experiment, arm: str, *, since: datetime | None, limit: int
 ) -> Proportion:
-    """Failed share of the arm's most recent `limit` calls (the roles under test)."""
+    """Failed share of the arm's most recent `limit` calls (the roles under test) to the arm's
+    own models (all of its calls when it swaps in none)."""
     roles = roles_under_test(row)
     pc = ProviderCall
+    models = arm_models(next((a for a in row.arms if a["name"] == arm), {}))
     recent = (
         select(pc.outcome)
         .where(
@@ -182,6 +219,7 @@ async def recent_call_outcomes(
             pc.experiment_arm == arm,
             pc.outcome.in_(CALLED),
             pc.role.in_(roles) if roles is not None else true(),
+            _to_models(models),
             _since(pc.created_at, since),
         )
         .order_by(pc.id.desc())

@@ -184,7 +184,7 @@ async def build_report(session: AsyncSession, ref: str | int) -> ExperimentRepor
     stats = row.canary.get("stats") or {}
     alpha = float(stats.get("alpha", ALPHA))
     power = float(stats.get("power", POWER))
-    mde = float(stats.get("mde", MIN_DETECTABLE_EFFECT))
+    mde = min(float(stats.get("mde", MIN_DETECTABLE_EFFECT)), 0.5)  # rows synced before the cap
     metrics = await arm_metrics(session, row)
     arms = list(metrics.values())
     comparisons: list[ComparisonOut] = []

@@ -69,7 +69,12 @@ def required_sample_size(
     if mde <= 0:
         raise ValueError("the minimum detectable effect must be positive")
     p1 = min(max(baseline_rate, 0.0), 1.0)
-    p2 = p1 + mde if p1 + mde <= 1 else p1 - mde
+    if p1 + mde <= 1:  # look upwards where there is room, else downwards
+        p2 = p1 + mde
+    elif p1 - mde >= 0:
+        p2 = p1 - mde
+    else:
+        raise ValueError(f"a rate of {p1:g} cannot move by {mde:g} either way; keep mde <= 0.5")
     p_bar = (p1 + p2) / 2
     z_a, z_b = _NORMAL.inv_cdf(1 - alpha / 2), _NORMAL.inv_cdf(power)
     root = z_a * math.sqrt(2 * p_bar * (1 - p_bar)) + z_b * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))

@@ -9,6 +9,8 @@ experiment traffic.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ from triad.db.models import Experiment, ExperimentEvent
 from triad.errors import ConflictError, NotFoundError
 from triad.experiments.arms import ArmChoice, Assignment
 from triad.experiments.bucketing import BUCKETS, assign
-from triad.experiments.config import ExperimentConfig, ExperimentsConfig
+from triad.experiments.config import ExperimentConfig, ExperimentsConfig, RolesOf
 from triad.providers.registry import ModelRegistry
 
 TRANSITIONS: dict[str, dict[str, set[str]]] = {
@@ -33,6 +35,14 @@ TRANSITIONS: dict[str, dict[str, set[str]]] = {
 
 
 SYNC_LOCK = 0x7472_6961_6465_7870  # "triadexp": one sync at a time across replicas
+REMOVED = "removed from config"
+_ID = re.compile(r"[0-9]{1,18}")  # an id fits a bigint; anything else is a key
+
+
+def target_lock(target_kind: str, target: str) -> int:
+    """A stable signed 64-bit advisory-lock key per target, the same in every process."""
+    digest = hashlib.sha256(f"triad-experiment-target:{target_kind}:{target}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def canary_shares(step_percent: float) -> tuple[int, int]:
@@ -115,7 +125,8 @@ async def sync_experiments(
     """Insert new experiments as drafts and update changed definitions; returns what changed.
 
     Status and a canary's progress are the database's: a sync never starts, stops or
-    re-ramps anything.
+    re-ramps anything, except that an experiment no longer in the file is paused (its arms
+    may name models the registry no longer has), with a `removed_from_config` event.
     """
     now = now or datetime.now(UTC)
     changed: list[str] = []
@@ -159,6 +170,7 @@ async def sync_experiments(
                     )
                 )
                 changed.append(exp.key)
+        changed += await _pause_removed(session, {e.key for e in config.experiments}, now)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -166,11 +178,57 @@ async def sync_experiments(
     return changed
 
 
-def load_checked(path: Path, registry: ModelRegistry, agents: Collection[str]) -> ExperimentsConfig:
-    """The experiments file, validated against the registry, the agents and the prompts."""
+async def _pause_removed(session: AsyncSession, keys: set[str], now: datetime) -> list[str]:
+    """Pause running or paused experiments the file no longer defines (recorded once)."""
+    rows = await session.scalars(
+        select(Experiment)
+        .where(Experiment.status.in_(("running", "paused")), Experiment.key.not_in(keys))
+        .with_for_update()
+    )
+    changed = []
+    for row in rows:
+        if row.status == "paused" and row.status_reason == REMOVED:
+            continue
+        previous = row.status
+        row.status, row.status_reason, row.updated_at = "paused", REMOVED, now
+        session.add(
+            ExperimentEvent(
+                experiment_id=row.id,
+                kind="removed_from_config",
+                detail={"from": previous, "to": "paused", "reason": REMOVED},
+            )
+        )
+        changed.append(row.key)
+    return changed
+
+
+def load_checked(
+    path: Path,
+    registry: ModelRegistry,
+    agents: Collection[str],
+    roles: RolesOf | None = None,
+) -> ExperimentsConfig:
+    """The experiments file, validated against the registry, the agents, the prompts and
+    (given `roles`) the agents' teacher and student models."""
     config = ExperimentsConfig.from_yaml(path) if path.exists() else ExperimentsConfig()
-    config.check(registry, set(agents))
+    config.check(registry, set(agents), roles or configured_roles())
     return config
+
+
+def configured_roles() -> RolesOf:
+    """The active ensemble profile's (teacher, student) model per agent, from the settings."""
+    from triad.ensemble.config import EnsembleConfig
+    from triad.settings import get_settings
+
+    settings = get_settings()
+    ensemble = EnsembleConfig.from_yaml(settings.ensemble_config)
+    profile = settings.ensemble_profile
+
+    def roles(agent: str) -> tuple[str, str]:
+        teacher, student = ensemble.roles_for(agent, profile)
+        return teacher.model, student.model
+
+    return roles
 
 
 async def sync_configured(
@@ -178,9 +236,10 @@ async def sync_configured(
     path: Path,
     registry: ModelRegistry,
     agents: Collection[str],
+    roles: RolesOf | None = None,
 ) -> list[str]:
     """Read, check and sync the experiments file (a missing file defines no experiments)."""
-    config = load_checked(path, registry, agents)
+    config = load_checked(path, registry, agents, roles)
     async with sessions() as session:
         return await sync_experiments(session, config)
 
@@ -196,7 +255,7 @@ async def get_experiment(
 ) -> Experiment:
     """By numeric id or by key; NotFoundError names what was asked for."""
     query = select(Experiment)
-    if isinstance(ref, int) or ref.isdigit():
+    if isinstance(ref, int) or _ID.fullmatch(ref):
         query = query.where(Experiment.id == int(ref))
     else:
         query = query.where(Experiment.key == ref)
@@ -232,6 +291,9 @@ async def transition(
                 f"({action} works from {', '.join(sorted(allowed))})"
             )
         if action == "start":
+            # Concurrent starts on one target take turns, so the check below sees the winner.
+            lock = target_lock(row.target_kind, row.target)
+            await session.execute(select(func.pg_advisory_xact_lock(lock)))
             other = await session.scalar(
                 select(Experiment.key).where(
                     Experiment.status == "running",
