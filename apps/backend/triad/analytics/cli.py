@@ -15,8 +15,7 @@ from rich.table import Table
 
 from triad.analytics.export import DEFAULT_MIN_SCORE, FORMATS, ExportSummary, export_signals
 from triad.analytics.rollups import rollup_day
-from triad.db import migrate as db_migrate
-from triad.db.embedded import ensure_database
+from triad.cli_support import fail, migrated_url
 from triad.db.session import make_engine, make_session_factory
 from triad.errors import ConfigurationError, InputError
 from triad.routing.budget import BudgetConfig
@@ -26,27 +25,20 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
 def _day(raw: str, option: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise _fail(f"{option}: '{raw}' is not a date (use YYYY-MM-DD)") from exc
+        raise fail(f"{option}: '{raw}' is not a date (use YYYY-MM-DD)") from exc
 
 
 def _setup() -> tuple[Settings, str, BudgetConfig]:
     settings = get_settings()
     try:
-        url = ensure_database(settings)
         budgets = BudgetConfig.from_yaml(settings.budgets_config)
     except (ConfigurationError, InputError) as exc:
-        raise _fail(str(exc)) from exc
-    db_migrate.upgrade(url)
-    return settings, url, budgets
+        raise fail(str(exc)) from exc
+    return settings, migrated_url(settings), budgets
 
 
 def _print_summary(summary: ExportSummary, path: Path) -> None:
@@ -79,10 +71,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export training signals as DPO or SFT pairs, personal data scrubbed."""
         if fmt not in FORMATS:
-            raise _fail(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
+            raise fail(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
         first = _day(since, "--since") if since else None
         if not path.parent.is_dir():
-            raise _fail(f"folder '{path.parent}' does not exist")
+            raise fail(f"folder '{path.parent}' does not exist")
         settings, url, budgets = _setup()
         start = budgets.midnight(first) if first else None
         partial = path.with_name(path.name + ".partial")

@@ -7,50 +7,18 @@ New API tokens are printed once and never again. Nothing here logs a secret.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.auth import users
-from triad.db import migrate as db_migrate
-from triad.db.embedded import ensure_database
-from triad.db.session import make_engine, make_session_factory
-from triad.errors import ConfigurationError, ConflictError, InputError, NotFoundError
-from triad.settings import get_settings
+from triad.cli_support import fail, run_in_session
 
 T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one session on the configured (migrated) database; errors exit 2."""
-    settings = get_settings()
-
-    async def go() -> T:
-        engine = make_engine(url)
-        try:
-            async with make_session_factory(engine)() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        url = ensure_database(settings)
-        db_migrate.upgrade(url)
-        return asyncio.run(go())
-    except (ConfigurationError, InputError, ConflictError, NotFoundError) as exc:
-        raise _fail(str(exc)) from exc
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -74,9 +42,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a staff or admin account (password of at least 12 characters)."""
         if role not in users.ROLES:
-            raise _fail(f"role must be one of {', '.join(users.ROLES)} (got '{role}')")
+            raise fail(f"role must be one of {', '.join(users.ROLES)} (got '{role}')")
         password = _read_password(password_stdin)
-        user = _run(lambda s: users.create_user(s, email, password, role, name))
+        user = run_in_session(lambda s: users.create_user(s, email, password, role, name))
         out.print(f"created {user.role} {user.email} (id {user.id})")
 
     @app.command("set-password")
@@ -88,13 +56,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replace an account's password; it is unlocked and signed out everywhere."""
         password = _read_password(password_stdin)
-        user = _run(lambda s: users.set_password(s, email, password))
+        user = run_in_session(lambda s: users.set_password(s, email, password))
         out.print(f"password changed for {user.email}")
 
     @app.command("deactivate-user")
     def deactivate_user(email: Annotated[str, typer.Option(help="the account's email")]) -> None:
         """Disable an account: its sessions end and its API tokens are revoked."""
-        user = _run(lambda s: users.deactivate(s, email))
+        user = run_in_session(lambda s: users.deactivate(s, email))
         out.print(f"deactivated {user.email}")
 
     @app.command("create-token")
@@ -103,7 +71,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="what the token is for")],
     ) -> None:
         """Make an API token for the JSON APIs; it is printed once, only its hash is kept."""
-        token = _run(lambda s: users.create_token(s, email, name))
+        token = run_in_session(lambda s: users.create_token(s, email, name))
         err.print(
             f"token '{token.name}' (prefix {token.prefix}) created; "
             "it is shown only now, keep it somewhere safe:"
@@ -116,5 +84,5 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="the token's name")],
     ) -> None:
         """Revoke an account's live API tokens of that name."""
-        count = _run(lambda s: users.revoke_token(s, email, name))
+        count = run_in_session(lambda s: users.revoke_token(s, email, name))
         out.print(f"revoked {count} token(s) named '{name.strip()}' for {email.strip().lower()}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from triad.errors import ConfigurationError
+from triad.cli_support import fail, migrated_url
+from triad.errors import ConfigurationError, InputError
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -24,18 +25,13 @@ dialogue_app = typer.Typer(help="The nightly LLMDialogue that proposes lessons."
 _COLOURS = {"succeeded": "green", "skipped": "yellow", "failed": "red"}
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
 def _parse_day(value: str | None) -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise _fail(f"--date must be YYYY-MM-DD, got '{value}'") from exc
+        raise fail(f"--date must be YYYY-MM-DD, got '{value}'") from exc
 
 
 @dialogue_app.command("run")
@@ -45,23 +41,22 @@ def run(
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="tenant id (default: TRIAD_TENANT)")] = None,
 ) -> None:
-    """Run the dialogue for one day now; a day already done (or running elsewhere) is left alone."""
-    from triad.db import migrate as db_migrate
-    from triad.db.embedded import ensure_database
+    """Run the dialogue for one past day now; a day already done (or running elsewhere) is left
+    alone; today or a later day is refused (exit 2), since it is not over."""
     from triad.db.session import make_engine
+    from triad.dialogue.config import dialogue_config
     from triad.dialogue.deps import build_deps
-    from triad.dialogue.job import RunOutcome, run_dialogue
+    from triad.dialogue.job import RunOutcome, manual_day, run_dialogue
     from triad.knowledge.embedding import get_embedder
     from triad.runtime import build_runtime
     from triad.settings import get_settings
 
     settings = get_settings()
-    chosen = _parse_day(day)
     try:
-        url = ensure_database(settings)
-        db_migrate.upgrade(url)
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        target = manual_day(_parse_day(day), dialogue_config(settings).zone)
+    except (InputError, ConfigurationError) as exc:
+        raise fail(str(exc)) from exc
+    url = migrated_url(settings)
 
     async def go() -> RunOutcome:
         embedder = get_embedder()
@@ -69,7 +64,6 @@ def run(
         engine = make_engine(url)
         try:
             deps = build_deps(runtime, engine, embedder)
-            target = chosen or datetime.now(deps.config.zone).date() - timedelta(days=1)
             with console.status(f"dialogue for {target}...") as status:
 
                 def step(line: str) -> None:
@@ -90,7 +84,7 @@ def run(
     try:
         outcome = asyncio.run(go())
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     colour = _COLOURS.get(outcome.outcome, "cyan")
     out.print(f"[bold {colour}]{outcome.outcome}[/] {outcome.run_date}: {outcome.message}")
     if outcome.outcome == "failed":
@@ -99,8 +93,6 @@ def run(
 
 def scheduler() -> None:
     """Run the scheduler in this process until Ctrl-C (the nightly dialogue and nothing else)."""
-    from triad.db import migrate as db_migrate
-    from triad.db.embedded import ensure_database
     from triad.db.session import make_engine
     from triad.dialogue.deps import build_deps
     from triad.dialogue.scheduler import JOB_ID, start_scheduler, stop_scheduler
@@ -109,11 +101,7 @@ def scheduler() -> None:
     from triad.settings import get_settings
 
     settings = get_settings()
-    try:
-        url = ensure_database(settings)
-        db_migrate.upgrade(url)
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+    url = migrated_url(settings)
 
     async def go() -> None:
         embedder = get_embedder()
@@ -139,7 +127,7 @@ def scheduler() -> None:
     try:
         asyncio.run(go())
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def register(app: typer.Typer) -> None:
