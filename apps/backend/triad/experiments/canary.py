@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from triad.db.models import Experiment
 from triad.experiments.metrics import ArmMetrics, arm_metrics, recent_call_outcomes
-from triad.experiments.store import add_event, canary_shares
+from triad.experiments.store import add_event, canary_shares, with_shares
 
 log = logging.getLogger(__name__)
 DEFAULT_EVERY_SECONDS = 5.0
@@ -138,10 +138,7 @@ async def _decide(session: AsyncSession, row: Experiment, now: datetime) -> Cana
         )
         row.status, row.status_reason, row.updated_at = "rolled_back", reason, now
         row.stopped_at = now
-        row.arms = [
-            {**row.arms[0], "share_bps": 10_000},
-            *({**a, "share_bps": 0} for a in row.arms[1:]),
-        ]
+        row.arms = with_shares(row.arms, [10_000, *(0 for _ in row.arms[1:])])
         await add_event(
             session,
             row.id,
@@ -180,10 +177,7 @@ async def _decide(session: AsyncSession, row: Experiment, now: datetime) -> Cana
         return CanaryDecision("held", reason)
     new_step = step + 1
     base_bps, canary_bps = canary_shares(steps[new_step])
-    row.arms = [
-        {**row.arms[0], "share_bps": base_bps},
-        *({**a, "share_bps": canary_bps} for a in row.arms[1:]),
-    ]
+    row.arms = with_shares(row.arms, [base_bps, *(canary_bps for _ in row.arms[1:])])
     row.canary = {
         **settings,
         "step": new_step,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from triad.db.models import Experiment, ExperimentEvent
 from triad.errors import ConflictError, NotFoundError
 from triad.experiments.arms import ArmChoice, Assignment
-from triad.experiments.bucketing import BUCKETS, assign
+from triad.experiments.bucketing import (
+    BUCKETS,
+    Allocation,
+    Range,
+    check_allocation,
+    contiguous,
+    reallocate,
+)
 from triad.experiments.config import ExperimentConfig, ExperimentsConfig, RolesOf
 from triad.providers.registry import ModelRegistry
 
@@ -51,13 +58,52 @@ def canary_shares(step_percent: float) -> tuple[int, int]:
     return BUCKETS - canary, canary
 
 
-def _arms_json(exp: ExperimentConfig, canary_bps: int | None) -> list[dict[str, Any]]:
-    rows = []
+def allocation_of(arms: Sequence[Mapping[str, Any]]) -> dict[str, list[Range]]:
+    """Each arm's stored bucket ranges. Arms stored before ranges were (or with ranges that
+    do not match their shares) get the contiguous allocation of their shares, which is what
+    assigned their users then; shares not summing to 10,000 are a ValueError."""
+    try:
+        stored = {a["name"]: [(int(s), int(e)) for s, e in a["ranges"]] for a in arms}
+        check_allocation(stored)
+        if all(sum(e - s for s, e in stored[a["name"]]) == int(a["share_bps"]) for a in arms):
+            return stored
+    except (KeyError, TypeError, ValueError):
+        pass
+    return contiguous([(a["name"], int(a["share_bps"])) for a in arms])
+
+
+def with_shares(
+    arms: Sequence[Mapping[str, Any]],
+    shares_bps: Sequence[int],
+    before: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """`arms` with new shares (in order) and the ranges that move the fewest users there from
+    the allocation of `before` (default: `arms` themselves; matched by arm name)."""
+    source = arms if before is None else before
+    try:
+        old = allocation_of(source) if source else {}
+    except ValueError:  # nothing consistent to keep: allocate afresh
+        old = {}
+    names = [a["name"] for a in arms]
+    ranges = reallocate(old, list(zip(names, shares_bps, strict=True)))
+    return [
+        {**a, "share_bps": bps, "ranges": [[s, e] for s, e in ranges[a["name"]]]}
+        for a, bps in zip(arms, shares_bps, strict=True)
+    ]
+
+
+def _arms_json(
+    exp: ExperimentConfig, canary_bps: int | None, before: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """The config's arms with their shares; ranges follow on from the arms `before` (by
+    name: removed arms release their buckets, new arms take free ones)."""
+    rows, shares = [], []
     for n, arm in enumerate(exp.arms):
         if exp.kind == "canary":
             bps = (BUCKETS - (canary_bps or 0)) if n == 0 else (canary_bps or 0)
         else:
             bps = round((arm.share or 0) * 100)
+        shares.append(bps)
         rows.append(
             {
                 "name": arm.name,
@@ -68,7 +114,7 @@ def _arms_json(exp: ExperimentConfig, canary_bps: int | None) -> list[dict[str, 
                 "prompt_version": arm.prompt_version,
             }
         )
-    return rows
+    return with_shares(rows, shares, before)
 
 
 def _canary_json(exp: ExperimentConfig, state: dict[str, Any] | None) -> dict[str, Any]:
@@ -94,10 +140,9 @@ _CANARY_STATE = {"step", "step_started_at", "held_at_step"}
 
 def definition(row: Experiment) -> dict[str, Any]:
     """What config decides about an experiment (compared on sync); a canary's shares are
-    its progress, not its definition."""
-    arms = row.arms
-    if row.kind == "canary":
-        arms = [{k: v for k, v in a.items() if k != "share_bps"} for a in arms]
+    its progress, not its definition, and bucket ranges follow from the shares."""
+    derived = {"ranges", "share_bps"} if row.kind == "canary" else {"ranges"}
+    arms = [{k: v for k, v in a.items() if k not in derived} for a in row.arms]
     return {
         "description": row.description,
         "kind": row.kind,
@@ -159,7 +204,7 @@ async def sync_experiments(
             bps = 0 if row.status == "rolled_back" else _step_bps(exp, canary)
             row.description, row.kind = exp.description, exp.kind
             row.target_kind, row.target, row.salt = exp.target_kind, exp.target, exp.salt_value
-            row.arms = _arms_json(exp, bps)
+            row.arms = _arms_json(exp, bps, row.arms)
             row.canary = {**canary, "stats": _stats_json(exp)}
             after = definition(row)
             if after != before:
@@ -335,10 +380,7 @@ def _restart_canary(row: Experiment, now: datetime) -> None:
     steps = row.canary.get("steps") or [1]
     baseline, canary = canary_shares(steps[0])
     row.canary = {**row.canary, "step": 0, "step_started_at": now.isoformat(), "held_at_step": None}
-    row.arms = [
-        {**row.arms[0], "share_bps": baseline},
-        *({**a, "share_bps": canary} for a in row.arms[1:]),
-    ]
+    row.arms = with_shares(row.arms, [baseline, *(canary for _ in row.arms[1:])])
 
 
 def choice_of(arm: dict[str, Any]) -> ArmChoice:
@@ -366,8 +408,7 @@ async def assign_unit(
     )
     if row is None or not row.arms:
         return None
-    shares = [(a["name"], int(a["share_bps"])) for a in row.arms]
-    name = assign(row.salt, unit or uuid.uuid4().hex, shares)
+    name = Allocation.of(allocation_of(row.arms)).assign(row.salt, unit or uuid.uuid4().hex)
     arm = next(a for a in row.arms if a["name"] == name)
     return Assignment(row.id, row.key, name, choice_of(arm), kind=row.kind)
 
