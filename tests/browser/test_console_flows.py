@@ -1,4 +1,5 @@
-"""End-to-end in a real browser: a customer escalation answered by staff; an admin review."""
+"""End-to-end in a real browser: a customer escalation answered by staff; a customer's thumbs
+down; an admin review."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.api.helpers import GROUNDED, HALLUCINATED, script_roles
 from tests.console.helpers import ESCALATING_QUESTION, PASSWORD, escalated_turn
 from triad.auth.users import create_user
-from triad.db.models import Escalation, Lesson, TrainingSignal
+from triad.db.models import Escalation, Lesson, Message, TrainingSignal
 from triad.runtime import Runtime
 
 STAFF_ANSWER = "We don't serve wagyu. Our steak option is NY strip, and it is excellent."
@@ -133,3 +134,40 @@ async def test_admin_approves_a_lesson_and_sees_the_win_rate_chart(
     await expect(chart).to_have_count(1)
     await expect(chart).to_be_visible()
     await page.screenshot(path=artifacts / "3-dashboard.png", full_page=True)
+
+
+async def test_customer_marks_an_answer_not_helpful(
+    runtime: Runtime,
+    session: AsyncSession,
+    demo: None,
+    live_url: str,
+    browser: Browser,
+    artifacts: Path,
+) -> None:
+    script_roles(runtime, GROUNDED, GROUNDED)
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{live_url}/")
+    await page.get_by_label("Your message").fill(ESCALATING_QUESTION)
+    await page.get_by_role("button", name="Send").click()
+    log = page.get_by_role("list", name="Conversation")
+    reply = log.locator("li.assistant")
+    await expect(reply).to_have_count(1)
+    await expect(reply.locator(".note")).to_have_count(0)  # answered, not escalated
+    down = reply.get_by_role("button", name="Not helpful", exact=True)
+    up = reply.get_by_role("button", name="Helpful", exact=True)
+    await expect(down).to_have_attribute("aria-pressed", "false")
+
+    await down.click()
+    await expect(page.get_by_role("status")).to_have_text("Thanks for the feedback.")
+    await expect(down).to_have_attribute("aria-pressed", "true")
+    await expect(up).to_have_attribute("aria-pressed", "false")
+    await page.screenshot(path=artifacts / "1-not-helpful.png", full_page=True)
+    message_id = int(await reply.get_attribute("data-message-id") or 0)
+    stored = await session.scalar(select(Message.feedback).where(Message.id == message_id))
+    assert stored == -1
+
+    await page.reload()  # the pressed state comes back from the server, not from the page
+    again = page.get_by_role("list", name="Conversation").locator("li.assistant")
+    await expect(again.get_by_role("button", name="Not helpful", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )

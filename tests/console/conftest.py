@@ -8,10 +8,10 @@ from contextlib import AsyncExitStack
 import pytest
 from fastapi import FastAPI
 
-from tests.api.conftest import app, client, demo, runtime
+from tests.api.conftest import admin_client, app, client, demo, runtime, staff_client
 from tests.console.helpers import SignedIn, sign_in
 
-__all__ = ["app", "client", "demo", "runtime", "signed_in"]
+__all__ = ["admin_client", "app", "client", "demo", "runtime", "signed_in", "staff_client"]
 
 
 @pytest.fixture

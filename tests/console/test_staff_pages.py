@@ -1,17 +1,25 @@
-"""Staff console pages: queue, case evidence, claim (and its conflict), reply."""
+"""Staff console pages: queue order and filters, case evidence, claim (and its conflict), reply,
+local times."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.conftest import STAFF_HEADERS
+from tests.api.conftest import STAFF_EMAIL, STAFF_HEADERS
+from tests.api.helpers import open_session
 from tests.console.helpers import SignedIn, escalated_turn, texts
-from triad.db.models import CriticEvaluation, Escalation, TrainingSignal
+from triad.db.models import CriticEvaluation, Escalation, TrainingSignal, User
+from triad.routing.budget import BudgetConfig
 from triad.runtime import Runtime
+from triad.settings import Settings
 
 SignIn = Callable[[str, str], Awaitable[SignedIn]]
 
@@ -159,3 +167,95 @@ async def test_chat_page_is_plain_html_with_live_region(client: httpx.AsyncClien
     assert 'aria-live="polite"' in page.text
     assert "/chat/sessions" in page.text and "sessionStorage" in page.text
     assert '<label for="question"' in page.text
+
+
+async def _escalation(
+    session: AsyncSession, conversation_id: str, reason: str, created_at: datetime, **fields: Any
+) -> int:
+    row = Escalation(
+        conversation_id=uuid.UUID(conversation_id),
+        reason=reason,
+        agent="menu",
+        created_at=created_at,
+        **fields,
+    )
+    session.add(row)
+    await session.flush()
+    return int(row.id)
+
+
+def _queue_order(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-escalation="(\d+)"', page)]
+
+
+async def test_queue_is_newest_first_and_filters_by_status(
+    client: httpx.AsyncClient,
+    staff_client: httpx.AsyncClient,
+    session: AsyncSession,
+) -> None:
+    sid, _ = await open_session(client)
+    staff = await session.scalar(select(User).where(User.email == STAFF_EMAIL))
+    assert staff is not None
+    # Inserted out of date order, so ids alone would give the wrong order.
+    newer_open = await _escalation(session, sid, "newer open", datetime(2024, 3, 2, 10, tzinfo=UTC))
+    resolved = await _escalation(
+        session,
+        sid,
+        "resolved",
+        datetime(2024, 3, 3, 9, tzinfo=UTC),
+        status="resolved",
+        resolved_at=datetime(2024, 3, 3, 11, tzinfo=UTC),
+    )
+    older_open = await _escalation(session, sid, "older open", datetime(2024, 3, 1, 8, tzinfo=UTC))
+    claimed = await _escalation(
+        session,
+        sid,
+        "claimed",
+        datetime(2024, 3, 1, 12, tzinfo=UTC),
+        status="claimed",
+        claimed_by=staff.id,
+        claimed_at=datetime(2024, 3, 1, 13, tzinfo=UTC),
+    )
+    await session.commit()
+
+    default = await staff_client.get("/staff/escalations")
+    assert default.status_code == 200
+    assert _queue_order(default.text) == [newer_open, older_open]
+    opened = await staff_client.get("/staff/escalations?status=open")
+    assert _queue_order(opened.text) == [newer_open, older_open]
+
+    claimed_page = await staff_client.get("/staff/escalations?status=claimed")
+    assert _queue_order(claimed_page.text) == [claimed]
+    assert "Test staff" in texts(claimed_page.text)  # who holds it
+    assert '<option value="claimed" selected>' in claimed_page.text
+
+    resolved_page = await staff_client.get("/staff/escalations?status=resolved")
+    assert _queue_order(resolved_page.text) == [resolved]
+
+    everything = await staff_client.get("/staff/escalations?status=all")
+    assert _queue_order(everything.text) == [resolved, newer_open, claimed, older_open]
+
+    bogus = await staff_client.get("/staff/escalations?status=closed")
+    assert bogus.status_code == 422
+
+
+async def test_queue_and_case_show_times_in_the_business_time_zone(
+    client: httpx.AsyncClient,
+    staff_client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    zone = BudgetConfig.from_yaml(settings.budgets_config).timezone
+    assert zone == "America/Los_Angeles"  # config/budgets.yaml: UTC would prove nothing
+    sid, _ = await open_session(client)
+    winter = await _escalation(session, sid, "winter", datetime(2024, 1, 15, 20, 30, tzinfo=UTC))
+    await _escalation(session, sid, "summer", datetime(2024, 7, 4, 18, 5, tzinfo=UTC))
+    await session.commit()
+
+    queue = texts((await staff_client.get("/staff/escalations")).text)
+    assert "2024-01-15 12:30 PST" in queue
+    assert "2024-07-04 11:05 PDT" in queue
+    assert "20:30" not in queue and "18:05" not in queue
+    case = await staff_client.get(f"/staff/escalations/{winter}")
+    assert "opened 2024-01-15 12:30 PST" in texts(case.text)
+    assert '<time datetime="2024-01-15T20:30:00+00:00">' in case.text

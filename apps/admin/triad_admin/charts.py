@@ -1,5 +1,8 @@
 """Server-side SVG charts (pygal), embedded inline: no JavaScript, no external assets.
 
+pygal writes an inline <script> with its config into every SVG even with js=[]; an XML filter
+drops it before serialisation, so the pages hold no inline script a strict CSP would block.
+
 Every builder returns None when there is nothing to draw, so a template shows a clear
 "no data yet" message instead of an empty or broken chart; the pages also print the same data
 as a table for screen readers and for anyone who wants the numbers.
@@ -34,8 +37,17 @@ STYLE = Style(
 Series = Mapping[str, Sequence[float | None]]
 
 
+def _drop_scripts(root: Any) -> Any:
+    """pygal's XML filter hook: remove every <script> element (its config blob, any js)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
 def _options(title: str, **extra: Any) -> dict[str, Any]:
-    """Shared options: pygal's JS off (js=[]), no XML declaration so the SVG can sit inline."""
+    """Shared options: no JS files (js=[]; _svg drops the config script), no XML declaration."""
     return {
         "title": title,
         "js": [],
@@ -51,7 +63,8 @@ def _options(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def _svg(chart: Any, title: str) -> Markup:
-    """Render and label the SVG as one image named by the chart's title."""
+    """Render (without scripts) and label the SVG as one image named by the chart's title."""
+    chart.add_xml_filter(_drop_scripts)
     svg: str = chart.render(is_unicode=True)
     label = html.escape(title, quote=True)
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
