@@ -39,6 +39,7 @@ async def seeded(
         "/admin/api/disagreements",
         "/admin/api/providers/health",
         "/admin/api/lessons/1/effect",
+        "/admin/api/lessons/effects",
     ],
 )
 async def test_admins_only(client: httpx.AsyncClient, path: str) -> None:
@@ -250,3 +251,56 @@ async def test_the_calendars_last_day_is_a_422_not_a_500(
     response = await client.get(f"{path}?{days}", headers=ADMIN_HEADERS)
     assert response.status_code == 422, response.text
     assert "9999-12-31" in response.text
+
+
+async def test_lesson_effects_lists_every_approved_lesson_with_its_measure(
+    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
+) -> None:
+    reviewed = datetime.now(UTC) - timedelta(days=1)
+    turn = await ask(client, runtime, GROUNDED, HALLUCINATED)  # 1 wagyu claim, escalated
+    await place(session, turn, reviewed - timedelta(days=2))
+    claims, escalations, proposed = (
+        Lesson(
+            tenant="demo", agent="menu", status="approved", title="no wagyu",
+            instruction="Wagyu is not on the menu.", error_kind="unsupported",
+            match_terms=["wagyu"], reviewed_at=reviewed - timedelta(hours=1),
+        ),
+        Lesson(
+            tenant="demo", agent="menu", status="approved", title="wagyu questions",
+            instruction="Say wagyu is not served.", error_kind="escalation",
+            match_terms=["wagyu"], reviewed_at=reviewed,
+        ),
+        Lesson(tenant="demo", agent="menu", status="proposed", instruction="Maybe."),
+    )  # fmt: skip
+    session.add_all([claims, escalations, proposed])
+    await session.commit()
+
+    response = await client.get("/admin/api/lessons/effects", headers=ADMIN_HEADERS)
+    assert response.status_code == 200, response.text  # not taken for /lessons/{lesson_id}
+    listed = response.json()
+    assert [e["lesson_id"] for e in listed] == [escalations.id, claims.id]  # newest approval first
+    by_kind = {e["error_kind"]: e for e in listed}
+    assert by_kind["unsupported"]["measure"] == "unsupported_claims"
+    assert (
+        by_kind["unsupported"]["before"]["answers"],
+        by_kind["unsupported"]["before"]["errors"],
+    ) == (2, 1)
+    assert by_kind["escalation"]["measure"] == "escalations"
+    assert (
+        by_kind["escalation"]["before"]["answers"],
+        by_kind["escalation"]["before"]["errors"],
+    ) == (1, 1)
+    assert by_kind["escalation"]["after"] | {"start": None, "end": None} == {
+        "start": None,
+        "end": None,
+        "answers": 0,
+        "errors": 0,
+        "rate": None,
+    }
+    assert by_kind["escalation"]["title"] == "wagyu questions"
+    assert "handed to staff" in by_kind["escalation"]["measure_text"]
+    assert all(e["conclusive"] is False for e in listed)
+    shorter = await client.get("/admin/api/lessons/effects?days=1", headers=ADMIN_HEADERS)
+    assert [e["before"]["answers"] for e in shorter.json()] == [0, 0]
+    bad = await client.get("/admin/api/lessons/effects?days=0", headers=ADMIN_HEADERS)
+    assert bad.status_code == 422 and "days" in bad.text

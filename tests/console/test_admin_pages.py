@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.analytics.seed import ask, place
 from tests.api.conftest import ADMIN_HEADERS, STAFF_HEADERS
+from tests.api.helpers import GROUNDED, HALLUCINATED
 from tests.console.helpers import escalated_turn, texts
 from triad import flags
+from triad.analytics import effects
 from triad.db.models import Lesson, ProviderCall, TrainingSignal
 from triad.routing.budget import BudgetConfig
 from triad.routing.costs import GROUP_FIELDS, cost_report
@@ -62,9 +67,9 @@ async def test_dashboard_draws_charts_with_table_fallbacks(
     assert page.text.count("<svg") == 3
     assert 'aria-label="Win rate per provider, role and agent"' in page.text
     assert 'aria-label="Consensus score distribution"' in page.text
-    assert "<script" not in page.text.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
-        '<script type="text/javascript">window.pygal', ""
-    )
+    assert "<script" not in page.text  # pygal's inline config script is stripped (strict CSP)
+    for svg in re.findall(r"<svg .*?</svg>", page.text, flags=re.S):
+        assert 'role="img"' in svg and "<title>" in svg
     text = texts(page.text)
     assert "Win rates as a table" in text and "Distribution as a table" in text
     assert "Do you serve wagyu beef?" in text  # the recent disagreement
@@ -124,6 +129,36 @@ async def test_lessons_edit_and_reject(client: httpx.AsyncClient, session: Async
     assert bad.status_code == 422
 
 
+async def test_approved_lessons_show_their_error_rate_before_and_after(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    session: AsyncSession,
+    demo: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reviewed = datetime.now(UTC) - timedelta(days=1)
+    wrong = await ask(client, runtime, GROUNDED, HALLUCINATED)  # 2 answers, 1 wagyu claim
+    right = await ask(client, runtime, GROUNDED, GROUNDED)  # 2 clean answers
+    await place(session, wrong, reviewed - timedelta(days=1))
+    await place(session, right, reviewed + timedelta(hours=1))
+    approved = await _lesson(session, match_terms=["wagyu"], error_kind="unsupported")
+    approved.status, approved.reviewed_at = "approved", reviewed
+    await session.commit()
+    proposed = await _lesson(session, match_terms=["lobster"])
+
+    page = texts((await client.get("/admin/lessons?status=all", headers=ADMIN_HEADERS)).text)
+    assert "error rate before 50% (2) → after 0% (2) (too few turns to tell)" in page
+    assert "answers with an unsupported claim on the lesson's terms" in page
+    assert page.count("error rate before") == 1  # the proposed lesson has no effect yet
+    assert f"#{proposed.id} Wagyu is not served proposed" in page
+
+    monkeypatch.setattr(effects, "MIN_ANSWERS", 2)  # enough turns on both sides to tell
+    page = texts((await client.get("/admin/lessons?status=approved", headers=ADMIN_HEADERS)).text)
+    assert f"#{approved.id} Wagyu is not served" in page
+    assert "error rate before 50% (2) → after 0% (2)" in page
+    assert "too few turns to tell" not in page
+
+
 async def test_costs_table_totals_match_cost_report(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -166,6 +201,7 @@ async def test_costs_table_totals_match_cost_report(
     page = await client.get("/admin/costs", headers=ADMIN_HEADERS)
     assert page.status_code == 200
     assert '<svg role="img" aria-label="Cost per day by provider (USD)"' in page.text
+    assert "<script" not in page.text
     assert f'<td class="num" id="total-cost">${totals.cost_usd:.4f}</td>' in page.text
     table = page.text.split('id="cost-table"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == len(rows) + 2  # header, rows, total

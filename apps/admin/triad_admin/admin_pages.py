@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from triad import errors, flags
 from triad.analytics.charts import consensus_histogram, disagreements, provider_health
+from triad.analytics.effects import MEASURES, LessonEffect, approved_effects
 from triad.analytics.winrates import WinRateRow, win_rates
 from triad.api.deps import AdminPage, EmbedderDep, RuntimeDep, SessionDep, SettingsDep
 from triad.db.models import Escalation, Lesson, TrainingSignal
@@ -150,7 +151,8 @@ async def lessons(
     status: Annotated[str, Query(max_length=16)] = "proposed",
     done: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    """Lessons by status, with their evidence linked to the turns they came from."""
+    """Lessons by status, with their evidence linked to the turns they came from, and for an
+    approved lesson its error rate before and since approval."""
     if status not in LESSON_STATUSES:
         exc = errors.InputError(
             f"unknown lesson status '{status}'; use one of {', '.join(LESSON_STATUSES)}"
@@ -160,6 +162,9 @@ async def lessons(
         session, tenant=settings.tenant, status=None if status == "all" else status, limit=200
     )
     evidence = await _evidence_turns(session, rows)
+    effects: dict[int, LessonEffect] = {}
+    if any(r.status == "approved" for r in rows):
+        effects = {e.lesson_id: e for e in await approved_effects(session, tenant=settings.tenant)}
     return render(
         request,
         "admin/lessons.html",
@@ -169,6 +174,8 @@ async def lessons(
             "status": status,
             "statuses": LESSON_STATUSES,
             "evidence": evidence,
+            "effects": effects,
+            "measures": MEASURES,
             "flash": DONE_MESSAGES.get(done or ""),
         },
     )

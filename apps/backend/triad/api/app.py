@@ -99,8 +99,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(openai_compat.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)
-    app.include_router(lessons.router)
+    # insights first: its /admin/api/lessons/effects must win over lessons' /lessons/{lesson_id}
     app.include_router(insights.router)
+    app.include_router(lessons.router)
     app.include_router(experiments.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)

@@ -156,9 +156,13 @@ async def approved_lessons_for(
 ) -> list[str]:
     """The instructions of the approved lessons most relevant to `question`, at most `limit`.
 
-    Chosen by cosine between the question and each lesson (ties: the most recently reviewed),
-    then listed in approval order, so the same set always renders as the same prompt (and
-    the same prompt version) whatever the question.
+    Two steps, on purpose:
+    - selection is by relevance: with more approved lessons than `limit`, the `limit` closest
+      to the question by cosine are taken (ties: the most recently reviewed, then the newest);
+      with `limit` or fewer, all of them, and the question is not even embedded;
+    - order in the prompt is by lesson id (oldest first), not by relevance: the
+      prompt version is a hash of the rendered lessons, so the same set must render the same
+      way whatever the question, or one set would count as many prompt versions.
     """
     if limit <= 0:
         return []

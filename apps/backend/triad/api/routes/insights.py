@@ -18,7 +18,15 @@ from triad.analytics.charts import (
     disagreements,
     provider_health,
 )
-from triad.analytics.effects import BEFORE_DAYS, LessonEffect, Window, lesson_effects
+from triad.analytics.effects import (
+    BEFORE_DAYS,
+    MEASURES,
+    LessonEffect,
+    Measure,
+    Window,
+    approved_effects,
+    lesson_effects,
+)
 from triad.analytics.winrates import WIN_RATE_FIELDS, WinRateRow, win_rates
 from triad.api.deps import AdminDep, RuntimeDep, SessionDep, SettingsDep
 from triad.routing.budget import BudgetConfig
@@ -265,6 +273,10 @@ class WindowOut(BaseModel):
 class LessonEffectOut(BaseModel):
     lesson_id: int
     agent: str
+    title: str
+    error_kind: str | None
+    measure: Measure = Field(description="what counts as the error, after the lesson's kind")
+    measure_text: str
     match_terms: list[str]
     reviewed_at: datetime
     before: WindowOut
@@ -277,6 +289,10 @@ class LessonEffectOut(BaseModel):
         return cls(
             lesson_id=e.lesson_id,
             agent=e.agent,
+            title=e.title,
+            error_kind=e.error_kind,
+            measure=e.measure,
+            measure_text=MEASURES[e.measure],
             match_terms=e.match_terms,
             reviewed_at=e.reviewed_at,
             before=WindowOut.of(e.before),
@@ -286,12 +302,28 @@ class LessonEffectOut(BaseModel):
         )
 
 
+BeforeDays = Annotated[int, Query(ge=1, le=365, description="days before approval")]
+
+
+@router.get("/lessons/effects")
+async def get_lesson_effects(
+    session: SessionDep, settings: SettingsDep, days: BeforeDays = BEFORE_DAYS
+) -> list[LessonEffectOut]:
+    """Every approved lesson's error rate before its approval and since, most recent first.
+
+    The error counted follows the lesson's kind (see `measure`): unsupported claims on its
+    terms, escalations of its questions, or thumbs down on them.
+    """
+    effects = await approved_effects(session, tenant=settings.tenant, before_days=days)
+    return [LessonEffectOut.of(e) for e in effects]
+
+
 @router.get("/lessons/{lesson_id}/effect")
 async def get_lesson_effect(
     session: SessionDep,
     settings: SettingsDep,
     lesson_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    days: Annotated[int, Query(ge=1, le=365, description="days before approval")] = BEFORE_DAYS,
+    days: BeforeDays = BEFORE_DAYS,
 ) -> LessonEffectOut:
     """How often the lesson's error happened before its approval and since (404 unknown or
     another tenant's, 409 not approved)."""
