@@ -22,7 +22,7 @@ from triad.api.deps import AdminPage, EmbedderDep, RuntimeDep, SessionDep, Setti
 from triad.db.models import Escalation, Lesson, TrainingSignal
 from triad.dialogue import lessons as lesson_service
 from triad.routing.budget import BudgetConfig
-from triad.routing.costs import GROUP_FIELDS, CostRow, cost_report
+from triad.routing.costs import GROUP_FIELDS, CostRow, cost_report, report_range
 from triad.settings import Settings
 from triad_admin import charts
 from triad_admin.render import render
@@ -43,8 +43,8 @@ DONE_MESSAGES = {
 def _range(settings: Settings, days: int) -> tuple[date, date, str]:
     """The last `days` business days (the budgets' time zone), today included."""
     budgets = BudgetConfig.from_yaml(settings.budgets_config)
-    end = datetime.now(budgets.zone).date()
-    return end - timedelta(days=days - 1), end, budgets.timezone
+    start, end = report_range(budgets, None, None, days)
+    return start, end, budgets.timezone
 
 
 def _day_labels(start: date, end: date) -> list[date]:

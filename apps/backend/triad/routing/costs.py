@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.db.models import CacheHit, ProviderCall
 from triad.errors import InputError
+from triad.routing.budget import BudgetConfig
 
 GroupField = Literal["day", "provider", "model", "agent"]
 GROUP_FIELDS: tuple[GroupField, ...] = get_args(GroupField)
@@ -63,6 +64,18 @@ def parse_fields(raw: str, allowed: Sequence[F]) -> list[F]:
 def parse_group_by(raw: str) -> list[GroupField]:
     """`day,provider` -> the fields, in the canonical order; InputError names a bad one."""
     return parse_fields(raw, GROUP_FIELDS)
+
+
+DEFAULT_REPORT_DAYS = 30
+
+
+def report_range(
+    budgets: BudgetConfig, start: date | None, end: date | None, days: int = DEFAULT_REPORT_DAYS
+) -> tuple[date, date]:
+    """The days a report covers: what was asked, else the last `days` business days (the
+    budgets' time zone), today included."""
+    end = end or datetime.now(budgets.zone).date()
+    return start or end - timedelta(days=days - 1), end
 
 
 def day_bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

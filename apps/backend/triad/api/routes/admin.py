@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,11 +10,9 @@ from pydantic import BaseModel, Field
 
 from triad.api.deps import AdminDep, SessionDep, SettingsDep
 from triad.routing.budget import BudgetConfig
-from triad.routing.costs import GROUP_FIELDS, CostRow, cost_report, parse_group_by
+from triad.routing.costs import GROUP_FIELDS, CostRow, cost_report, parse_group_by, report_range
 
 router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[AdminDep])
-
-DEFAULT_DAYS = 30
 
 
 class CostRowOut(BaseModel):
@@ -76,9 +74,7 @@ async def costs(
     """
     budgets = BudgetConfig.from_yaml(settings.budgets_config)
     fields = parse_group_by(group_by)
-    today = datetime.now(budgets.zone).date()
-    end = end or today
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    start, end = report_range(budgets, start, end)
     rows, totals = await cost_report(
         session, start=start, end=end, group_by=fields, timezone=budgets.timezone
     )

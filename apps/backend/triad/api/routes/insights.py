@@ -4,7 +4,7 @@ effects (admins only)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -30,12 +30,11 @@ from triad.analytics.effects import (
 from triad.analytics.winrates import WIN_RATE_FIELDS, WinRateRow, win_rates
 from triad.api.deps import AdminDep, RuntimeDep, SessionDep, SettingsDep
 from triad.routing.budget import BudgetConfig
-from triad.routing.costs import parse_fields
+from triad.routing.costs import parse_fields, report_range
 from triad.settings import Settings
 
 router = APIRouter(prefix="/admin/api", tags=["insights"], dependencies=[AdminDep])
 
-DEFAULT_DAYS = 30
 DEFAULT_GROUP_BY = "day,role,provider,model"
 
 From = Annotated[date | None, Query(alias="from", description="first day, inclusive")]
@@ -45,8 +44,7 @@ To = Annotated[date | None, Query(alias="to", description="last day, inclusive")
 def _range(settings: Settings, start: date | None, end: date | None) -> tuple[date, date, str]:
     """The requested days (default: the last 30 business days) and the business time zone."""
     budgets = BudgetConfig.from_yaml(settings.budgets_config)
-    end = end or datetime.now(budgets.zone).date()
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    start, end = report_range(budgets, start, end)
     return start, end, budgets.timezone
 
 
