@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from triad.config_files import load_yaml_model
+from triad.config_files import TimeZoneName, load_yaml_model
 from triad.routing.budget import BudgetConfig
 from triad.settings import Settings
 
@@ -20,7 +20,7 @@ class DialogueConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     run_at: time = time(2, 0)
     group_threshold: float = Field(default=0.75, gt=0, le=1)
     duplicate_cosine: float = Field(default=0.9, gt=0, le=1)
@@ -29,16 +29,6 @@ class DialogueConfig(BaseModel):
     critic: str | None = Field(
         default="judge", description="a registry model id, 'judge' (the ensemble's), or null"
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone '{value}'") from exc
-        return value
 
     @property
     def zone(self) -> ZoneInfo:

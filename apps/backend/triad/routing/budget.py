@@ -21,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from triad.config_files import load_yaml_model
+from triad.config_files import TimeZoneName, load_yaml_model
 from triad.db.models import ProviderCall
 from triad.errors import BudgetExceededError, RequestCapExceededError
 from triad.providers.base import CompletionRequest
@@ -65,20 +65,11 @@ class BudgetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     refresh_seconds: float = Field(default=5.0, ge=0)
     per_request: RequestCaps = RequestCaps()
     agents: dict[str, DailyLimit] = Field(default_factory=dict)
     task_types: dict[str, DailyLimit] = Field(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone '{value}'") from exc
-        return value
 
     @property
     def zone(self) -> tzinfo:
