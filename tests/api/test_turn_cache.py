@@ -89,6 +89,7 @@ async def ask(
         agent=None,
         ensemble=runtime.ensemble,
         selector=runtime.selector,
+        lesson_limit=runtime.prompt_lessons,
         embedder=embedder,
         user_id="u1",
         lessons=lessons,

@@ -210,6 +210,7 @@ def ask(
                         agent=agent,
                         ensemble=runtime.ensemble,
                         selector=runtime.selector,
+                        lesson_limit=runtime.prompt_lessons,
                         embedder=embedder,
                         user_id="cli",
                     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from triad.agents.rules import BusinessRules, load_rules
 from triad.agents.selector import AgentSelector
+from triad.dialogue.config import dialogue_config
 from triad.ensemble.config import EnsembleConfig
 from triad.ensemble.core import Critic, LLMEnsemble
 from triad.ensemble.critic import GroundedCritic, LLMJudge
@@ -43,6 +44,8 @@ class Runtime:
     budget: BudgetGuard | None = None
     cache: ResponseCache | None = None
     turn_cache: TurnCache | None = None
+    prompt_lessons: int = 5
+    """How many approved lessons one prompt carries (`max_prompt_lessons` in dialogue.yaml)."""
     router: Router = field(init=False)
     ensemble: LLMEnsemble = field(init=False)
     _providers: dict[str, Provider] = field(default_factory=dict)
@@ -134,6 +137,7 @@ def build_runtime(settings: Settings, embedder: TextEmbedder) -> Runtime:
     for model_id in sorted(named):
         registry.get(model_id)  # UnknownModelError names it and lists the known ids
     rules = load_rules(settings.tenant_dir)
+    lessons = dialogue_config(settings).max_prompt_lessons
     return Runtime(
         settings=settings,
         registry=registry,
@@ -142,4 +146,5 @@ def build_runtime(settings: Settings, embedder: TextEmbedder) -> Runtime:
         critic=GroundedCritic(embed=embedder.embed),
         selector=AgentSelector(rules.agents, embed=embedder.embed),
         routing=routing,
+        prompt_lessons=lessons,
     )

@@ -73,6 +73,7 @@ async def agent_turn(
         agent=agent,
         ensemble=runtime.ensemble,
         selector=runtime.selector,
+        lesson_limit=runtime.prompt_lessons,
         embedder=embedder,
         user_id=body.user,
     )

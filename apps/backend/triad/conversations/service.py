@@ -20,7 +20,7 @@ from triad.conversations.booking import track_booking
 from triad.conversations.cached_turns import record_cached_turn, store_checked_turn
 from triad.conversations.records import record_turn
 from triad.db.models import Conversation, Escalation, Message, TrainingSignal
-from triad.dialogue.lessons import approved_lessons_for, prompt_lesson_limit
+from triad.dialogue.lessons import approved_lessons_for
 from triad.ensemble.core import EnsembleResult, LLMEnsemble, TurnContext
 from triad.errors import ConflictError, InputError, NotFoundError
 from triad.experiments.canary import after_traffic
@@ -98,6 +98,7 @@ async def answer_turn(
     selector: AgentSelector,
     embedder: TextEmbedder,
     user_id: str | None,
+    lesson_limit: int,
     lessons: Sequence[str] = (),
     now: datetime | None = None,
     cache: TurnCache | None = None,
@@ -114,7 +115,7 @@ async def answer_turn(
     chosen = agent or conversation.agent or selector.select(text).agent
     if not lessons:
         lessons = await approved_lessons_for(
-            session, conversation.tenant, chosen, text, embedder, prompt_lesson_limit()
+            session, conversation.tenant, chosen, text, embedder, lesson_limit
         )
     now = now or datetime.now()
     past = await history(session, conversation.id)

@@ -7,16 +7,13 @@ a rejected lesson stays rejected (409). Edits keep the first text in `original_i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.db.models import DialogueRun, Lesson
-from triad.dialogue.config import dialogue_config
 from triad.errors import ConflictError, InputError, NotFoundError
 from triad.knowledge.embedding import TextEmbedder
-from triad.settings import get_settings
 
 STATUSES = ("proposed", "approved", "rejected")
 _ALLOWED = {
@@ -138,12 +135,6 @@ async def list_runs(session: AsyncSession, *, tenant: str, limit: int = 30) -> l
         .limit(limit)
     )
     return list(await session.scalars(query))
-
-
-@lru_cache(maxsize=1)
-def prompt_lesson_limit() -> int:
-    """How many approved lessons one prompt carries (`max_prompt_lessons` in dialogue.yaml)."""
-    return dialogue_config(get_settings()).max_prompt_lessons
 
 
 async def approved_lessons_for(

@@ -124,6 +124,7 @@ async def post_message(
         agent=body.agent,
         ensemble=runtime.ensemble,
         selector=runtime.selector,
+        lesson_limit=runtime.prompt_lessons,
         embedder=embedder,
         user_id=body.user_id,
         cache=runtime.turn_cache,
