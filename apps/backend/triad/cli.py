@@ -17,6 +17,7 @@ from rich.table import Table
 
 from triad.analytics import cli as analytics_cli
 from triad.auth import cli as auth_cli
+from triad.cli_support import fail, migrated_url
 from triad.conversations.service import TurnOutcome
 from triad.db import migrate as db_migrate
 from triad.db.embedded import ensure_database
@@ -34,16 +35,11 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
 def _database_url(settings: Settings) -> str:
     try:
         return ensure_database(settings)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 async def _ingest(settings: Settings, url: str, path: Path, tenant: str) -> IngestReport:
@@ -101,13 +97,12 @@ def ingest(
     """Ingest a knowledge base idempotently: unchanged files are skipped by content hash."""
     settings = get_settings()
     if not path.exists():
-        raise _fail(f"path '{path}' does not exist")
-    url = _database_url(settings)
-    db_migrate.upgrade(url)
+        raise fail(f"path '{path}' does not exist")
+    url = migrated_url(settings)
     try:
         report = asyncio.run(_ingest(settings, url, path, tenant or settings.tenant))
     except InputError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     _print_report(report)
 
 
@@ -145,7 +140,7 @@ def search(
     try:
         asyncio.run(run())
     except InputError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _print_turn(turn: TurnOutcome) -> None:
@@ -188,8 +183,7 @@ def ask(
     from triad.runtime import build_runtime
 
     settings = get_settings()
-    url = _database_url(settings)
-    db_migrate.upgrade(url)
+    url = migrated_url(settings)
     if settings.knowledge_dir.exists():
         asyncio.run(_ingest(settings, url, settings.knowledge_dir, settings.tenant))
 
@@ -221,7 +215,7 @@ def ask(
     try:
         turn = asyncio.run(run())
     except (InputError, ConfigurationError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     _print_turn(turn)
 
 
@@ -234,7 +228,7 @@ def models() -> None:
     try:
         registry = ModelRegistry.from_yaml(get_settings().models_config)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     table = Table()
     table.add_column("id", no_wrap=True)
     for name in ("kind", "tier", "$/M in", "$/M out", "context"):
@@ -267,8 +261,7 @@ def serve(
     from triad.api import create_app
 
     settings = get_settings()
-    url = _database_url(settings)
-    db_migrate.upgrade(url)
+    url = migrated_url(settings)
     if ingest_demo and settings.knowledge_dir.exists():
         _print_report(asyncio.run(_ingest(settings, url, settings.knowledge_dir, settings.tenant)))
     bind_host, bind_port = host or settings.host, port or settings.port
