@@ -56,12 +56,12 @@ def agreement(
     verdicts: Mapping[str, AnswerVerdict],
     vectors: Mapping[str, NDArray[np.float32]],
     config: CriticConfig,
-) -> tuple[float, float]:
-    """(agreement, consensus) over all pairs of answers; one answer agrees with itself."""
+) -> tuple[float | None, float]:
+    """(agreement, consensus) over all pairs of answers; agreement is None for one answer."""
     if not verdicts:
-        return 0.0, 0.0
+        return None, 0.0
     if len(answers) < 2:
-        return 1.0, consensus_of(1.0, verdicts, config)
+        return None, consensus_of(None, verdicts, config)
     scores = []
     for a, b in combinations(answers, 2):
         if a in vectors and b in vectors:
@@ -76,13 +76,13 @@ def agreement(
 
 
 def consensus_of(
-    agree: float, verdicts: Mapping[str, AnswerVerdict], config: CriticConfig
+    agree: float | None, verdicts: Mapping[str, AnswerVerdict], config: CriticConfig
 ) -> float:
     """Agreement weighed with the weakest answer's grounding; one answer: its grounding."""
     if not verdicts:
         return 0.0
     weakest = min(grounding(v) for v in verdicts.values())
-    if len(verdicts) < 2:
+    if len(verdicts) < 2 or agree is None:
         return round(weakest, 4)
     w = config.agreement_weight
     return round(min(1.0, w * agree + (1 - w) * weakest), 4)
@@ -104,7 +104,9 @@ def with_verdicts(
     )
 
 
-def rationale(verdicts: Mapping[str, AnswerVerdict], winner: str | None, agree: float) -> str:
+def rationale(
+    verdicts: Mapping[str, AnswerVerdict], winner: str | None, agree: float | None
+) -> str:
     """One readable paragraph: per answer what failed, the winner and the agreement."""
     if not verdicts:
         return "No answer to judge."
@@ -116,5 +118,6 @@ def rationale(verdicts: Mapping[str, AnswerVerdict], winner: str | None, agree: 
             worst = failed[0]
             head += f", {len(failed)} failed ({worst.status}: '{worst.text}' - {worst.reason})"
         parts.append(head)
-    parts.append(f"winner: {winner}; agreement {agree:.2f}")
+    together = "single answer" if agree is None else f"agreement {agree:.2f}"
+    parts.append(f"winner: {winner}; {together}")
     return "; ".join(parts) + "."

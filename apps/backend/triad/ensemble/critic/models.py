@@ -66,10 +66,18 @@ class ClaimVerdict(BaseModel):
     reason: str
     evidence: str = ""
     support: float = Field(default=0.0, ge=0, le=1)
+    material: bool = True
+    """False for what states nothing about the business: a courtesy, a question back, a hedge
+    or an abstention ("I don't have that information"). Only material claims need support."""
 
     @property
     def failed(self) -> bool:
         return self.status in ("unsupported", "contradicted")
+
+    @property
+    def uncovered(self) -> bool:
+        """A material claim the evidence neither supports nor contradicts: not deliverable."""
+        return self.material and self.status == "unverifiable"
 
 
 class AnswerVerdict(BaseModel):
@@ -78,10 +86,29 @@ class AnswerVerdict(BaseModel):
     score: float = Field(ge=0, le=1)
     claims: list[ClaimVerdict]
     unsupported_claims: list[ClaimVerdict]
+    addresses: float = Field(default=0.0, ge=0, le=1)
+    """How completely the answer addresses the question (0: not at all, 1: fully)."""
+    abstains: bool = False
+    """The answer says it cannot answer (nothing in the knowledge base covers the question)."""
+    repeated: int = Field(default=0, ge=0)
+    """Claims that repeat an earlier claim of the same answer."""
 
     @property
     def clean(self) -> bool:
         return not self.unsupported_claims
+
+    @property
+    def deliverable(self) -> bool:
+        """Every material claim supported, at least one of them, nothing repeated, no
+        abstention: the only kind of answer a customer may receive without staff."""
+        material = [c for c in self.claims if c.material]
+        return (
+            not self.unsupported_claims
+            and not self.abstains
+            and self.repeated == 0
+            and bool(material)
+            and all(c.status == "supported" for c in material)
+        )
 
 
 class CriticResult(BaseModel):
@@ -90,7 +117,13 @@ class CriticResult(BaseModel):
     verdicts: dict[str, AnswerVerdict]
     winner: str | None
     consensus: float = Field(ge=0, le=1)
-    agreement: float = Field(ge=0, le=1)
+    agreement: float | None = Field(default=None, ge=0, le=1)
+    """Meaning and fact overlap of the answers; None when only one answer was judged."""
     rationale: str
     latency_ms: float = Field(ge=0)
     judged_by: list[str] = Field(default_factory=lambda: ["grounded"])
+
+    @property
+    def single_answer(self) -> bool:
+        """Only one model answered (the other failed): nothing corroborates the reply."""
+        return len(self.verdicts) < 2
