@@ -35,17 +35,18 @@ def test_two_agreeing_grounded_answers_give_high_consensus(critic: GroundedCriti
     assert result.winner in ("teacher", "student")
 
 
-def test_the_grounded_answer_beats_a_hallucination_and_consensus_drops(
+def test_the_grounded_answer_beats_a_hallucination_without_staff(
     critic: GroundedCritic,
 ) -> None:
+    """A refuted second answer does not corroborate the winner, but it is a training signal,
+    not a reason to escalate: consensus drops below an agreeing pair's, not below 0.7."""
     agreeing = run(critic, {"teacher": GROUNDED, "student": AGREEING})
     for roles in (("teacher", "student"), ("student", "teacher")):
         result = run(critic, {roles[0]: HALLUCINATED, roles[1]: GROUNDED})
         assert result.winner == roles[1]
         assert len(result.verdicts[roles[0]].unsupported_claims) == 2
         assert result.verdicts[roles[1]].score > result.verdicts[roles[0]].score
-        assert result.consensus < agreeing.consensus - 0.2
-        assert result.consensus < 0.7
+        assert 0.7 <= result.consensus < agreeing.consensus
         assert "$150" in result.rationale
 
 
@@ -53,9 +54,10 @@ def test_a_single_answer_is_judged_on_its_own_grounding(critic: GroundedCritic) 
     good = run(critic, {"teacher": GROUNDED})
     bad = run(critic, {"student": HALLUCINATED})
     assert good.winner == "teacher" and bad.winner == "student"
-    assert good.agreement == bad.agreement == 1.0
-    assert good.consensus > 0.75
-    assert bad.consensus < good.consensus / 2
+    assert good.agreement is None and bad.agreement is None
+    assert good.single_answer and "single answer" in good.rationale
+    assert 0.7 <= good.consensus <= 0.75
+    assert bad.consensus == 0.0
 
 
 def test_no_answer_means_no_winner(critic: GroundedCritic) -> None:

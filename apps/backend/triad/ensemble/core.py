@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from triad.agents.extract import extract_quote_request
 from triad.agents.prompts import load_template
@@ -18,6 +18,7 @@ from triad.agents.quote import Quote, compute_quote
 from triad.agents.rules import BusinessRules
 from triad.ensemble.config import EnsembleConfig, RoleConfig
 from triad.ensemble.critic.models import CriticResult
+from triad.ensemble.decision import Decision, decide
 from triad.errors import InputError, TriadError
 from triad.experiments.arms import Assignment
 from triad.knowledge.retrieval import Passage
@@ -31,7 +32,6 @@ from triad.providers.base import (
 from triad.routing.router import RoutedProvider, attempts_of
 from triad.routing.types import AttemptRecord, RouteKey
 
-Decision = Literal["send", "send_and_escalate", "hold_and_escalate"]
 Retriever = Callable[[str, Sequence[str]], Awaitable[tuple[list[Passage], int]]]
 ProviderFactory = Callable[[str, RouteKey], Provider]
 """(the role's configured model id, what the call is for) -> a model, usually a bound route."""
@@ -235,7 +235,18 @@ class LLMEnsemble:
         evidence = [p.text for p in passages]
         judge = self._critic_for(agent_name) if self._critic_for else self.critic
         critic = await judge.aevaluate(prompt, answers, evidence, facts) if answers else None
-        reply, decision, winner, reason = self._decide(answers, critic)
+        decided = decide(
+            answers,
+            critic,
+            threshold=self.config.consensus_threshold,
+            holding_reply=self.config.holding_reply,
+        )
+        reply, decision, winner, reason = (
+            decided.reply,
+            decided.decision,
+            decided.winner,
+            decided.reason,
+        )
         if context.notes:
             reply = f"{reply}\n\n{' '.join(context.notes)}"
         chosen = next((o for o in outcomes if o.role == winner), None)
@@ -259,21 +270,3 @@ class LLMEnsemble:
             degraded=degraded,
             experiment=context.experiment,
         )
-
-    def _decide(
-        self, answers: dict[str, str], critic: CriticResult | None
-    ) -> tuple[str, Decision, str | None, str | None]:
-        """Send the winner when it is clean; escalate low consensus; hold when nothing is clean."""
-        hold = self.config.holding_reply
-        if not answers or critic is None:
-            return hold, "hold_and_escalate", None, "no model produced an answer"
-        winner = critic.winner
-        if winner is None or critic.verdicts[winner].unsupported_claims:
-            return hold, "hold_and_escalate", winner, "no answer passed the critic's checks"
-        if critic.consensus < self.config.consensus_threshold:
-            reason = (
-                f"consensus {critic.consensus:.2f} below threshold "
-                f"{self.config.consensus_threshold:.2f}"
-            )
-            return answers[winner], "send_and_escalate", winner, reason
-        return answers[winner], "send", winner, None

@@ -171,7 +171,7 @@ class LLMJudge:
         said = verdict.rationale
         for label, role in labels.items():
             said = re.sub(rf"\b[Aa]nswer {label}\b", role, said)
-        result = with_verdicts(grounded, verdicts, winner, self.critic.config)
+        result = with_verdicts(grounded, verdicts, winner, self.critic.config, answers)
         return result.model_copy(
             update={
                 "rationale": rationale(verdicts, winner, result.agreement)
