@@ -106,6 +106,15 @@ async def test_models_lists_registry_ids_and_routes(
     assert len(ids) == len(set(ids))
 
 
+async def test_models_say_which_answers_the_critic_checks(sdk: openai.AsyncOpenAI) -> None:
+    """`triad/auto` is the plain router: its answers are not checked, and the list says so."""
+    models = {m.id: m.model_dump() async for m in sdk.models.list()}
+    assert models["triad/auto"]["checked"] is False
+    assert "unchecked" in models["triad/auto"]["description"]
+    assert models["triad/menu"]["checked"] is True
+    assert models["local:smollm2-135m"]["checked"] is False
+
+
 async def test_a_registry_id_answers_from_the_real_local_model(
     sdk: openai.AsyncOpenAI, session: AsyncSession
 ) -> None:

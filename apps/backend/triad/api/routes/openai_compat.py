@@ -130,14 +130,43 @@ def known_models(runtime: Runtime) -> list[str]:
     return [*routes(runtime), *sorted(spec.id for spec in runtime.registry)]
 
 
+def _model(model_id: str, owner: str, checked: bool, description: str) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 0,
+        "owned_by": owner,
+        "checked": checked,
+        "description": description,
+    }
+
+
 @router.get("/models")
 async def list_models(runtime: RuntimeDep) -> dict[str, Any]:
-    """Registry ids and the `triad/*` routes, as OpenAI's model list."""
+    """Registry ids and the `triad/*` routes, as OpenAI's model list.
+
+    Each entry says whether its answers are `checked`: only the `triad/<agent>` models run the
+    ensemble and the critic; `triad/auto` and registry ids are one model's unchecked answer."""
     data = [
-        {"id": r, "object": "model", "created": 0, "owned_by": "triad"} for r in routes(runtime)
+        _model(
+            AUTO,
+            "triad",
+            False,
+            "the plain router (fallback, retries, budgets): one model's answer, unchecked",
+        )
     ]
     data += [
-        {"id": spec.id, "object": "model", "created": 0, "owned_by": spec.provider}
+        _model(
+            f"{AGENT_PREFIX}{name}",
+            "triad",
+            True,
+            f"a customer turn of the {name} agent: teacher and student answer, the critic "
+            "checks every claim, low-trust turns go to staff",
+        )
+        for name in sorted(runtime.rules.agents)
+    ]
+    data += [
+        _model(spec.id, spec.provider, False, "this model first, then the router's fallbacks")
         for spec in sorted(runtime.registry, key=lambda s: s.id)
     ]
     return {"object": "list", "data": data}
