@@ -45,9 +45,6 @@ class CriticConfig(BaseModel):
     rare_df: int = Field(
         default=3, ge=1, description="an evidence word in at most this many sentences is rare"
     )
-    agreement_weight: float = Field(
-        default=0.4, ge=0, le=1, description="share of consensus that is answer agreement"
-    )
     fact_agreement_weight: float = Field(
         default=0.5, ge=0, le=1, description="share of agreement that is typed-fact overlap"
     )
