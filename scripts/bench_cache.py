@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import machine
+from benchlib import machine, replace_block
 
 from triad.settings import PROJECT_ROOT, Settings
 
@@ -296,13 +296,7 @@ def write_section(doc: Path, command: str, report: dict[str, Any]) -> None:
         *(["", *wrong_lines] if wrong_lines else []),
         END,
     ])  # fmt: skip
-    text = doc.read_text(encoding="utf-8") if doc.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    replace_block(doc, BEGIN, END, block)
 
 
 def relative(path: Path) -> str:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import math
 import multiprocessing
 import re
 import statistics
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import openai
-from benchlib import machine
+from benchlib import machine, percentile, replace_block
 
 from triad.providers.base import (
     ChatMessage,
@@ -130,11 +129,6 @@ class Instant(Provider):
     async def complete(self, request: CompletionRequest) -> Completion:
         return Completion(text="Hello!", model=self.model, provider="openai", input_tokens=9,
                           output_tokens=2)  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 async def timed(call: Callable[[], Awaitable[object]], n: int, concurrency: int) -> list[float]:
@@ -348,12 +342,7 @@ def write_docs(
         *table(results),
         END,
     ])  # fmt: skip
-    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text.rstrip("\n") + "\n")
+    replace_block(doc, BEGIN, END, block)
 
 
 def main(argv: list[str] | None = None) -> int:
