@@ -133,6 +133,10 @@ def test_questions_without_a_quote_give_none(rules: BusinessRules, question: str
         ("20 guests, 4 of them kids", 16, 4, None),
         ("20 adults and a 3 year old", 20, None, 1),
         ("party of 14", 14, None, None),
+        ("It's just 4 of us adults. What will we pay for food?", 4, None, None),
+        ("there are 6 of us", 6, None, None),
+        ("Quote for 12 adults and 4 kids please", 12, 4, None),
+        ("8 adults, 2 children and a baby... 3 babies actually", 8, 2, 3),
     ],
 )
 def test_guest_counts(
@@ -148,6 +152,25 @@ def test_people_without_a_breakdown_are_adults_with_a_note(rules: BusinessRules)
     assert req is not None and req.adults == 12
     assert req.assumptions == ["All 12 guests were counted as adults."]
     assert "All 12 guests were counted as adults." in compute_quote(req, rules).facts()
+
+
+def test_the_minimum_is_stated_for_a_small_party_of_adults(rules: BusinessRules) -> None:
+    req = extract_quote_request("It's just 4 of us adults. What will we pay for food?", rules)
+    assert req is not None and (req.adults, req.children, req.under_4) == (4, 0, 0)
+    facts = compute_quote(req, rules).facts()
+    assert "Subtotal for 4 adults at $60: $240.00." in facts
+    assert (
+        "The food total of $240.00 is below the $550 event minimum, so the minimum applies: "
+        "$310.00 is added to bring it to $550.00."
+    ) in facts
+
+
+def test_every_guest_class_is_priced(rules: BusinessRules) -> None:
+    req = extract_quote_request("Quote for 12 adults and 4 kids please", rules)
+    assert req is not None
+    quote = compute_quote(req, rules)
+    assert quote.food_total == Decimal("840.00")
+    assert "Food total: $840.00." in quote.facts()
 
 
 def test_items_places_and_days(rules: BusinessRules) -> None:

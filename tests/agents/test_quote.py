@@ -225,3 +225,10 @@ def test_bad_requests(rules: BusinessRules) -> None:
         QuoteRequest(adults=-1)
     with pytest.raises(ValidationError, match="at least 1"):
         QuoteRequest(adults=5, addons={"gyoza": 0})
+
+
+def test_a_party_of_one_is_one_guest_and_assumptions_come_first(rules: BusinessRules) -> None:
+    facts = compute_quote(QuoteRequest(children=1), rules).facts()
+    assert "A party of 1 guest gets one chef." in facts
+    noted = QuoteRequest(adults=12, assumptions=["All 12 guests were counted as adults."])
+    assert compute_quote(noted, rules).facts()[0] == "All 12 guests were counted as adults."

@@ -103,7 +103,7 @@ def extract_guests(text: str, rules: BusinessRules) -> GuestCounts:
             key = groups[0] if groups and len(set(groups)) == 1 else "children"
             counts[key] = counts.get(key, 0) + n
     for key, pattern in (
-        ("adults", rf"{_N}\s+(?:adults?|grown[- ]?ups?|grownups?)\b"),
+        ("adults", rf"{_N}\s+(?:of\s+us\s+)?(?:adults?|grown[- ]?ups?|grownups?)\b"),
         ("under_4", rf"{_N}\s+(?:toddlers?|babies|baby|infants?)\b"),
         ("children", rf"{_N}\s+of\s+(?:them|whom)\s+(?:are\s+)?(?:kids|children)\b"),
     ):
@@ -121,7 +121,7 @@ def extract_guests(text: str, rules: BusinessRules) -> GuestCounts:
     if re.search(r"\b(?:no|zero) (?:kids|children)\b|\b(?:all|only|just) adults\b", t):
         found.children = found.children or 0
     total = re.search(
-        rf"{_N}\s+(?:people|persons|guests|ppl|pax|folks|heads)\b|"
+        rf"{_N}\s+(?:of\s+us\b|people|persons|guests|ppl|pax|folks|heads)\b|"
         rf"\b(?:party|group) of {_N}\b",
         t,
     )

@@ -326,7 +326,7 @@ def compute_quote(req: QuoteRequest, rules: BusinessRules) -> Quote:
         suggested_gratuity=gratuity,
         deposit=deposit,
         balance_due=balance,
-        statements=said + req.assumptions,
+        statements=req.assumptions + said,
     )
 
 
@@ -334,4 +334,4 @@ def _chefs(guests: int, rules: BusinessRules) -> str:
     chefs = rules.chefs_for(guests)
     if chefs is None:
         return f"Parties over {rules.approval_above} guests need staff approval."
-    return f"A party of {guests} guests gets {word(chefs)} chef{'s' if chefs > 1 else ''}."
+    return f"A party of {_n(guests, 'guest')} gets {word(chefs)} chef{'s' if chefs > 1 else ''}."
