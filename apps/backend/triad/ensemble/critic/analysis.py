@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from triad.ensemble.critic.claims import ClaimSpan
+from triad.ensemble.critic.discourse import is_abstention, is_courtesy, is_question
 from triad.ensemble.critic.facts import Fact
 from triad.ensemble.critic.text import (
     NEGATION_CUES,
@@ -33,6 +34,7 @@ _AFFIRM_RE = re.compile(r"^\s*(?:yes|yeah|yep|sure|absolutely|of course|definite
 _PARTICLE_RE = re.compile(
     r"^\s*(?:no|nope|unfortunately,? no|sorry,? no)\s*[,:.!;-]", re.IGNORECASE
 )
+_REFUSAL_RE = re.compile(r"^\s*(?:no|nope)\s*[.!]?\s*$", re.IGNORECASE)
 _REQUEST_RE = re.compile(
     r"^\s*(?:please|just|feel free|let us know|reach out|contact us|send us|give us|call us)\b"
     r"(?!.*\bnote\b)",
@@ -69,6 +71,10 @@ class ClaimAnalysis:
     scopes: list[tuple[int, int]]
     affirms: bool
     smalltalk: bool
+    refuses: bool = False
+    """Opens with a bare "No" ("No, you cannot."): it denies what the question asks."""
+    question: bool = False
+    abstains: bool = False
 
     def negated_at(self, offset: int) -> bool:
         return any(a < offset < b for a, b in self.scopes)
@@ -172,6 +178,10 @@ def analyse_claim(span: ClaimSpan, facts: list[Fact]) -> ClaimAnalysis:
         smalltalk=bool(
             _REQUEST_RE.match(span.text)
             or _GREETING_RE.match(span.text)
+            or is_courtesy(span.text)
             or (_AFFIRM_RE.match(span.text) and len(content) <= 1)
         ),
+        refuses=bool(particle or _REFUSAL_RE.match(span.text)),
+        question=is_question(span.text),
+        abstains=is_abstention(span.text),
     )

@@ -11,9 +11,18 @@ from dataclasses import dataclass
 
 from triad.ensemble.critic.analysis import SCOPE_WORDS, ClaimAnalysis
 from triad.ensemble.critic.index import EvidenceIndex
+from triad.ensemble.critic.lists import check_list
 from triad.ensemble.critic.models import ClaimStatus, ClaimVerdict, CriticConfig
 from triad.ensemble.critic.numbers import FactVerdict
-from triad.ensemble.critic.polarity import affirmed, confirmed, denied, is_denial
+from triad.ensemble.critic.polarity import (
+    affirmed,
+    confirmed,
+    denied,
+    is_denial,
+    negated_about,
+    negates,
+    stated,
+)
 from triad.ensemble.critic.support import (
     coverage,
     mentioned_with,
@@ -21,6 +30,7 @@ from triad.ensemble.critic.support import (
     relevance,
     unscoped,
 )
+from triad.ensemble.critic.text import EXISTENCE
 
 Outcome = tuple[ClaimVerdict, bool]
 SNIPPET = 300
@@ -35,9 +45,16 @@ class Semantic:
 
 
 def _verdict(
-    a: ClaimAnalysis, status: ClaimStatus, reason: str, evidence: str = "", support: float = 0.0
+    a: ClaimAnalysis,
+    status: ClaimStatus,
+    reason: str,
+    evidence: str = "",
+    support: float = 0.0,
+    material: bool = True,
 ) -> ClaimVerdict:
+    failed = status in ("unsupported", "contradicted")
     return ClaimVerdict(
+        material=failed or (material and not (a.question or a.abstains)),
         text=a.span.text,
         start=a.span.start,
         end=a.span.end,
@@ -60,10 +77,24 @@ def _contradiction(
         opposite = denied(set(index.question_stems), about, index, rare_df)
     if opposite is not None:
         return _verdict(a, "contradicted", "the evidence says the opposite", opposite.text)
-    contrary = affirmed(a, index)
+    if confirmed(a, index) is None:
+        contrary = affirmed(a, index)
+        if contrary is not None:
+            return _verdict(a, "contradicted", "denies what the evidence states", contrary.text)
+    return None
+
+
+def _refusal(a: ClaimAnalysis, index: EvidenceIndex) -> ClaimVerdict:
+    """A bare "No" denies what the question asks: contradicted when the evidence states it,
+    supported when the evidence denies it too, otherwise only an answer particle."""
+    asked = set(index.question_stems) - EXISTENCE
+    same = negates(asked, index)
+    if same is not None:
+        return _verdict(a, "supported", "the evidence denies it too", same.text, 1.0)
+    contrary = stated(asked, set(), index)
     if contrary is not None:
         return _verdict(a, "contradicted", "denies what the evidence states", contrary.text)
-    return None
+    return _verdict(a, "unverifiable", "an answer particle", material=False)
 
 
 def _missing(
@@ -95,24 +126,43 @@ def check_claim(
 ) -> Outcome:
     """One claim's verdict (`facts` are the verdicts of `a.facts`, in order), and whether a
     semantic similarity, not given yet, could still turn it into a pass."""
+    listed = check_list(a, index)
+    if listed is not None and listed.status != "unsupported":
+        status: ClaimStatus = "supported" if listed.status == "supported" else "contradicted"
+        verdict = _verdict(a, status, listed.reason, listed.evidence, float(status == "supported"))
+        return verdict, False
     cover, cover_text = coverage(a.positive_stems, index)
     sim = semantic.similarity if semantic else 0.0
     support = max(cover, sim)
+    concrete = bool(a.facts or a.entities)
+    if a.refuses and first and not concrete and not a.stems and not a.negated_stems:
+        return _refusal(a, index), False
     failed = _contradiction(a, facts, index, config.rare_df, first) or _missing(
         a, facts, index, support
     )
     if failed is not None:
         return failed, False
+    if listed is not None:
+        return _verdict(a, "unsupported", listed.reason, support=support * 0.5), False
     best_text = semantic.sentence if semantic and sim >= cover else cover_text
-    concrete = bool(a.facts or a.entities)
     if not concrete and not a.positive_stems:
         same = confirmed(a, index)
         if same is not None:
             return _verdict(a, "supported", "the evidence denies it too", same.text, 1.0), False
-        why = "denies something the evidence does not mention" if a.scopes else "nothing to check"
+        if a.abstains or a.question or not a.scopes:
+            why = "says it cannot answer" if a.abstains else "nothing to check"
+            return _verdict(a, "unverifiable", why, best_text, support, material=False), False
+        why = "denies something the evidence does not mention"
         return _verdict(a, "unverifiable", why, best_text, support), False
-    if a.smalltalk and not concrete:
-        return _verdict(a, "unverifiable", "a courtesy or a request", support=support), False
+    if (a.smalltalk or a.question or a.abstains) and not concrete:
+        why = "a courtesy, a question or a request"
+        return _verdict(a, "unverifiable", why, support=support, material=False), False
+    if not concrete:
+        single, _ = coverage(a.positive_stems, index, 1)
+        opposite = negated_about(a, index) if single < 1 else None
+        if opposite is not None:
+            reason = "the evidence says otherwise about this"
+            return _verdict(a, "contradicted", reason, opposite.text), False
     out_of_scope = unscoped(a, index)
     if out_of_scope:
         reason = f"says '{out_of_scope}' where the evidence does not say it about this"

@@ -17,6 +17,7 @@ _CONNECTOR_RE = re.compile(
     r"|,\s+which\s+means\s+|,\s+(?:though|although|whereas|while)\s+|:\s+(?=[A-Z])",
     re.IGNORECASE,
 )
+_ITEM_CUT_RE = re.compile(r",(?!\d)\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+(?=\S)", re.IGNORECASE)
 MIN_CLAUSE_WORDS = 3
 
 
@@ -45,16 +46,43 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def list_items(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Spans of the members of an enumeration: `text` cut at top-level commas and and/or."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _ITEM_CUT_RE.finditer(text):
+        if text.count("(", 0, m.start()) != text.count(")", 0, m.start()):
+            continue
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and (text[a].isspace() or text[a] in "-*•"):
+            a += 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in ".;!"):
+            b -= 1
+        if b > a:
+            out.append((a + offset, b + offset))
+    return out
+
+
 def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut `text[start:end]` at clause connectors when both sides are real clauses."""
     cuts: list[tuple[int, int]] = []
+    members = [_words(text[a:b]) for a, b in list_items(text[start:end])]
+    enumeration = len(members) >= 3 and sorted(members)[len(members) // 2] <= 4
     for m in _CONNECTOR_RE.finditer(text, start, end):
+        if enumeration and m.group(0).strip(" ,").lower() == "and":
+            continue
         if _depth_at(text, m.start()) != 0:
             continue
         left_from = cuts[-1][1] if cuts else start
         if _words(text[left_from : m.start()]) < MIN_CLAUSE_WORDS:
             continue
         if _words(text[m.end() : end]) < MIN_CLAUSE_WORDS:
+            continue
+        if m.group(0).lstrip().startswith(":") and len(list_items(text[m.end() : end])) >= 2:
             continue
         cuts.append((m.start(), m.end()))
     pieces: list[tuple[int, int]] = []

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from triad.ensemble.critic.claims import clause_spans
+from triad.ensemble.critic.claims import clause_spans, list_items
 from triad.ensemble.critic.facts import Fact, expand_day_ranges, extract_facts
 from triad.ensemble.critic.text import (
+    EXISTENCE,
     Token,
     content_stems,
     has_negation,
@@ -30,6 +31,8 @@ from triad.ensemble.critic.text import (
 
 Origin = Literal["passage", "fact", "question"]
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
+_LIST_RE = re.compile(r"^\s{0,8}(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+
 _CACHE_SIZE = 4096
 
 
@@ -40,6 +43,33 @@ class Clause:
     stems: frozenset[str]
     negated: bool
     negated_stems: frozenset[str]
+    positive_stems: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One member of an enumeration ("Scallops: +$5", "Elk Grove"), with its words and values."""
+
+    stems: frozenset[str]
+    facts: tuple[Fact, ...]
+    negated: bool
+
+
+def make_items(text: str, toks: list[Token], facts: Sequence[Fact], scopes: list[tuple[int, int]]
+               ) -> tuple[Item, ...]:  # fmt: skip
+    """The members of `text` read as an enumeration, each with its stems and values."""
+    inside = [(f.start, f.end) for f in facts]
+    out = []
+    for a, b in list_items(text):
+        ts = [t for t in toks if a <= t.start < b and not any(s <= t.start < e for s, e in inside)]
+        out.append(
+            Item(
+                frozenset(content_stems(ts)),
+                tuple(f for f in facts if a <= f.start < b),
+                any(x < a + 1 and a < y for x, y in scopes) or any(is_cue(t) for t in ts),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +91,9 @@ class Sentence:
     capitalised: frozenset[str]
     inner_capitalised: frozenset[str]
     seq: tuple[str, ...]
+    items: tuple[Item, ...] = ()
+    group: str = ""
+    """Sentences of one markdown list share a group: its items are siblings."""
 
 
 _NOT_NAMES = words_of(
@@ -103,7 +136,9 @@ def window_stems(toks: list[Token], start: int, end: int, width: int = 5) -> fro
     return frozenset(t.stem for t in before + after)
 
 
-def analyse_sentence(text: str, origin: Origin, context: frozenset[str] = frozenset()) -> Sentence:
+def analyse_sentence(
+    text: str, origin: Origin, context: frozenset[str] = frozenset(), group: str = ""
+) -> Sentence:
     """Everything the checks need to know about one evidence sentence."""
     toks = tokens(text)
     facts = tuple(extract_facts(text))
@@ -117,8 +152,21 @@ def analyse_sentence(text: str, origin: Origin, context: frozenset[str] = frozen
         neg = {
             t.stem for t in ctoks if not t.is_stopword and any(a < t.start < b for a, b in scopes)
         }
+        for cue in (t for t in ctoks if is_cue(t)):
+            stop = negation_scope_end(text, cue.end)
+            scope = {t.stem for t in ctoks if cue.start < t.start < stop and not t.is_stopword}
+            if scope <= EXISTENCE:
+                neg |= {t.stem for t in ctoks if t.start < cue.start and not t.is_stopword}
         negated_all |= neg
-        clauses.append(Clause(frozenset(content_stems(ctoks)), has_negation(ctoks), frozenset(neg)))
+        plain = [t for t in ctoks if t.stem not in neg]
+        clauses.append(
+            Clause(
+                frozenset(content_stems(ctoks)),
+                has_negation(ctoks),
+                frozenset(neg),
+                frozenset(content_stems(plain)) - neg,
+            )
+        )
     lowers = [t.lower for t in toks]
     vocab = set(lowers) | {p for w in lowers if "-" in w for p in w.split("-")}
     vocab |= {w[:-2] for w in lowers if w.endswith("'s")}
@@ -139,6 +187,8 @@ def analyse_sentence(text: str, origin: Origin, context: frozenset[str] = frozen
         seq=sequence(toks, facts),
         capitalised=frozenset(t.stem for t in words if _is_name(t)),
         inner_capitalised=frozenset(t.stem for t in words[1:] if _is_name(t)),
+        items=make_items(text, toks, facts, scopes),
+        group=group,
     )
 
 
@@ -170,12 +220,19 @@ def analyse_text(text: str, origin: Origin) -> list[Sentence]:
         return hit
     out: list[Sentence] = []
     heading: frozenset[str] = frozenset()
+    lists, in_list = 0, False
     for line in text.splitlines() or [text]:
         m = _HEADING_RE.match(line)
         if m:
             heading = frozenset(content_stems(tokens(m.group(1))))
+            in_list = False
             continue
+        is_item = bool(_LIST_RE.match(line))
+        if is_item and not in_list:
+            lists += 1
+        in_list = is_item or (in_list and not line.strip())
+        group = f"{hash(text)}:{lists}" if is_item else ""
         for start, end in sentence_spans(line):
-            out.append(analyse_sentence(line[start:end], origin, heading))
+            out.append(analyse_sentence(line[start:end], origin, heading, group))
     _CACHE.put(key, out)
     return out

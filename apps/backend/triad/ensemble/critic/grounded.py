@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triad.ensemble.critic.analysis import ClaimAnalysis, analyse_claim
+from triad.ensemble.critic.answer import addresses, repeats
 from triad.ensemble.critic.checks import Semantic, check_claim
 from triad.ensemble.critic.claims import split_claims
 from triad.ensemble.critic.consensus import agreement, pick_winner, rationale
@@ -53,14 +54,29 @@ def _claim_score(v: ClaimVerdict) -> float:
     return 0.55 + 0.45 * v.support
 
 
-def _answer_verdict(claims: list[ClaimVerdict]) -> AnswerVerdict:
+def _answer_verdict(
+    claims: list[ClaimVerdict],
+    analyses: list[ClaimAnalysis],
+    index: EvidenceIndex,
+    meaning: float | None = None,
+) -> AnswerVerdict:
+    if claims and not any(c.material for c in claims):
+        claims = [
+            c.model_copy(update={"material": True}) if a.refuses or a.affirms else c
+            for c, a in zip(claims, analyses, strict=True)
+        ]
     checked = [c for c in claims if c.status != "unverifiable"]
     if checked:
         score = round(sum(_claim_score(c) for c in checked) / len(checked), 4)
     else:
         score = 0.5 if claims else 0.0
     return AnswerVerdict(
-        score=score, claims=claims, unsupported_claims=[c for c in claims if c.failed]
+        score=score,
+        claims=claims,
+        unsupported_claims=[c for c in claims if c.failed],
+        addresses=addresses(analyses, claims, index, meaning),
+        abstains=any(a.abstains for a in analyses),
+        repeated=repeats(analyses, claims),
     )
 
 
@@ -107,9 +123,10 @@ class GroundedCritic:
                 siblings = tuple(g for g in mine if g is not f)
                 contexts.append(
                     FactContext(
-                        f, window, words, names | previous_names, previous | question, siblings
+                        f, window, words, names | previous_names, previous | question, siblings,
+                        tuple(index.question_facts),
                     )
-                )
+                )  # fmt: skip
             out.append((a, contexts))
             previous, previous_names = words, names or previous_names
         return out
@@ -161,19 +178,28 @@ class GroundedCritic:
                 for i, (a, fv) in enumerate(claims[role])
             ]
         vectors: dict[str, NDArray[np.float32]] = {}
+        meaning: dict[str, float] = {}
         always = self.config.semantic_mode == "always"
         todo = [(r, i) for r, out in outcomes.items() for i, (_, helps) in enumerate(out)
                 if always or helps]  # fmt: skip
         if self._cache is not None and todo:
             roles = list(answers) if always else []
+            asked = [question] if always and question.strip() else []
             semantic, whole = self._semantics(
-                index, [claims[r][i][0] for r, i in todo], [answers[r] for r in roles]
+                index, [claims[r][i][0] for r, i in todo], [*(answers[r] for r in roles), *asked]
             )
-            vectors = dict(zip(roles, whole, strict=True))
+            vectors = dict(zip(roles, whole, strict=False))
+            if asked:
+                meaning = {r: float(vectors[r] @ whole[-1]) for r in roles}
             for (r, i), sem in zip(todo, semantic, strict=True):
                 a, fv = claims[r][i]
                 outcomes[r][i] = check_claim(a, fv, index, sem, self.config, first=i == 0)
-        verdicts = {role: _answer_verdict([v for v, _ in out]) for role, out in outcomes.items()}
+        verdicts = {
+            role: _answer_verdict(
+                [v for v, _ in out], [a for a, _ in claims[role]], index, meaning.get(role)
+            )
+            for role, out in outcomes.items()
+        }
         winner = pick_winner(verdicts)
         agree, consensus = agreement(answers, verdicts, vectors, self.config)
         return CriticResult(

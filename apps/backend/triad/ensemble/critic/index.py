@@ -33,6 +33,7 @@ class Segment:
     positions: dict[str, list[tuple[int, int]]]
     facts_by_kind: dict[str, list[tuple[int, int]]]
     operands: dict[OperandKey, Operand]
+    groups: dict[str, list[int]]
 
 
 @lru_cache(maxsize=256)
@@ -54,7 +55,10 @@ def segment(texts: tuple[str, ...], origin: Origin) -> Segment:
     positions: dict[str, list[tuple[int, int]]] = {}
     by_kind: dict[str, list[tuple[int, int]]] = {}
     operands: dict[OperandKey, Operand] = {}
+    groups: dict[str, list[int]] = {}
     for i, s in enumerate(sentences):
+        if s.group:
+            groups.setdefault(s.group, []).append(i)
         df.update(s.stems)
         proper |= s.inner_capitalised
         topic = s.stems | s.context
@@ -73,7 +77,7 @@ def segment(texts: tuple[str, ...], origin: Origin) -> Segment:
                     operands.setdefault((f.key, topic), op)
     return Segment(
         tuple(sentences), df, frozenset(proper), frozenset(stems), frozenset(words),
-        frozenset(days), postings, positions, by_kind, operands,
+        frozenset(days), postings, positions, by_kind, operands, groups,
     )  # fmt: skip
 
 
@@ -112,6 +116,16 @@ class EvidenceIndex:
         if i not in self._names:
             self._names[i] = self.sentences[i].capitalised & self.proper
         return self._names[i]
+
+    def siblings(self, i: int) -> list[int]:
+        """Sentence `i` and the other items of the markdown list it belongs to."""
+        group = self.sentences[i].group
+        if not group:
+            return [i]
+        for part, offset in self.parts:
+            if offset <= i < offset + len(part.sentences):
+                return [j + offset for j in part.groups.get(group, [i - offset])]
+        return [i]
 
     def has_day(self, day: int) -> bool:
         return day in self._question_days or any(day in p.days for p, _ in self.parts)

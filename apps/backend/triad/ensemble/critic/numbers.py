@@ -6,7 +6,10 @@ answer states elsewhere ("16 adults ($960) plus 4 kids ($120) comes to $1,080").
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from triad.ensemble.critic.arithmetic import Deriver, Operand, operand
@@ -17,6 +20,33 @@ from triad.ensemble.critic.index import EvidenceIndex
 FactStatus = Literal["supported", "unsupported", "contradicted"]
 _PLAIN = frozenset({"number", "duration", "distance"})
 WINDOW = 5
+RANGE_WEIGHT = 3
+_N = r"(?<![$\d.,:])(\d{1,4})(?![\d:%]|\.\d)"
+_RANGES = [
+    (re.compile(rf"{_N}\s*(?:to|-|\u2013|through|thru)\s*{_N}", re.I), "between"),
+    (re.compile(rf"{_N}\s*(?:and|or)\s+(?:older|over|up|more|above)\b", re.I), "from"),
+    (re.compile(rf"\b(?:under|below|younger\s+than|less\s+than|fewer\s+than)\s+{_N}", re.I),
+     "below"),
+    (re.compile(rf"\b(?:over|above|older\s+than|more\s+than|beyond)\s+{_N}", re.I), "above"),
+]  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def ranges(text: str) -> tuple[tuple[float, float], ...]:
+    """The number ranges a sentence states ("ages 4 to 12", "13 and older", "under 4")."""
+    out = []
+    for pattern, kind in _RANGES:
+        for m in pattern.finditer(text):
+            a = float(m.group(1))
+            if kind == "between":
+                out.append((a, float(m.group(2))))
+            elif kind == "from":
+                out.append((a, math.inf))
+            elif kind == "below":
+                out.append((-math.inf, a - 1e-9))
+            else:
+                out.append((a + 1e-9, math.inf))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +59,8 @@ class FactContext:
     names: frozenset[str] = frozenset()
     aux: frozenset[str] = frozenset()
     siblings: tuple[Fact, ...] = ()
+    asked: tuple[Fact, ...] = ()
+    """The question's plain numbers, used when the claim states none besides this fact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +87,11 @@ def _match(ctx: FactContext, s: Sentence, names: frozenset[str], indexes: list[i
     words = s.stems | s.context
     near = max(len(ctx.window & s.fact_windows[i]) for i in indexes)
     own = 3 * near + 3 * len(ctx.names & words) + 2 * len(ctx.claim & words)
+    counts = [g.amount for g in ctx.siblings if g.kind == "number" and not g.counted] or [
+        g.amount for g in ctx.asked if g.kind == "number" and not g.counted
+    ]
+    if counts and any(lo <= x <= hi for lo, hi in ranges(s.text) for x in counts):
+        own += RANGE_WEIGHT
     named = bool(names & (ctx.names | ctx.claim | ctx.aux))
     return _Match(own + len(ctx.aux & words), own, s, near, named)
 

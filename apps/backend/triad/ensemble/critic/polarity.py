@@ -1,15 +1,34 @@
 """Negation conflicts: a claim offering what the evidence denies, or denying what it states.
 
-"We do not serve wagyu beef" must sink "wagyu is available as an upgrade", and "Warren Bryant
-was the CEO" must sink "Warren Bryant was not a CEO"; a denial about something else in the
-same sentence ("tax applies to food, not to travel fees") must not sink "the travel fee is $36".
+"We do not serve wagyu beef" must sink "wagyu is available as an upgrade", "Tofu (vegetarian
+and vegan)" must sink "we do not have any vegan options", and "Warren Bryant was the CEO" must
+sink "Warren Bryant was not a CEO"; a denial about something else in the same sentence ("tax
+applies to food, not to travel fees") must not sink "the travel fee is $36".
+
+A denial of existence ("X is not available", "we don't offer X", "you cannot get X") is about
+X, not about the verb: its target is the thing denied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from triad.ensemble.critic.analysis import ClaimAnalysis
 from triad.ensemble.critic.evidence import Sentence
 from triad.ensemble.critic.index import EvidenceIndex
+from triad.ensemble.critic.text import EXISTENCE
+
+
+def denial_target(a: ClaimAnalysis) -> set[str]:
+    """What a negated claim denies: its negated words, or its subject when only existence is
+    negated ("lobster is not available" denies lobster)."""
+    negated = a.negated_stems
+    if not negated:
+        return set()
+    target = negated - EXISTENCE
+    if target:
+        return target
+    return (a.stems - negated) | a.entity_stems
 
 
 def denied(
@@ -33,20 +52,34 @@ def denied(
     return None
 
 
-def affirmed(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
-    """A positive evidence clause stating what a negated claim denies about the same subject."""
-    denied_stems = a.negated_stems
-    if not denied_stems:
+def stated(target: Set[str], others: Set[str], index: EvidenceIndex) -> Sentence | None:
+    """A clause stating `target` without negation, about `others` when the claim names more."""
+    if not target:
         return None
-    others = (a.stems - denied_stems) | a.entity_stems
-    for s in index.sentences:
+    for i in sorted(index.containing(target)):
+        s = index.sentences[i]
         for c in s.clauses:
-            if c.negated or not others & c.stems:
+            hit = target & c.positive_stems
+            if not hit:
                 continue
-            hit = denied_stems & c.stems
-            if hit == denied_stems or (len(hit) >= 2 and 3 * len(hit) >= 2 * len(denied_stems)):
+            full = hit == target
+            if others:
+                if others & (c.stems | s.context) and (
+                    full or (len(hit) >= 2 and 3 * len(hit) >= 2 * len(target))
+                ):
+                    return s
+            elif full:
                 return s
     return None
+
+
+def affirmed(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
+    """A positive evidence clause stating what a negated claim denies about the same subject."""
+    target = denial_target(a)
+    if not target:
+        return None
+    others = set() if not (a.negated_stems - EXISTENCE) else (a.stems - a.negated_stems)
+    return stated(target, others | (a.entity_stems - target), index)
 
 
 def is_denial(a: ClaimAnalysis) -> bool:
@@ -55,14 +88,38 @@ def is_denial(a: ClaimAnalysis) -> bool:
     return 0 < len(a.stems | negated) <= 2 * len(negated)
 
 
-def confirmed(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
-    """An evidence sentence that denies the same thing the claim denies."""
-    denied_stems = a.negated_stems
-    if not denied_stems:
+def negates(target: Set[str], index: EvidenceIndex) -> Sentence | None:
+    """An evidence sentence denying most of `target` too."""
+    if not target:
         return None
     for s in index.sentences:
         for c in s.clauses:
-            hit = denied_stems & c.negated_stems
-            if hit and 3 * len(hit) >= 2 * len(denied_stems):
+            hit = target & c.negated_stems
+            if hit and 3 * len(hit) >= 2 * len(target):
                 return s
+    return None
+
+
+def confirmed(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
+    """An evidence sentence that denies the same thing the claim denies."""
+    return negates(a.negated_stems, index) or negates(denial_target(a), index)
+
+
+def negated_about(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
+    """For an affirmative claim: an evidence sentence about the claim's most specific word
+    (its subject) that negates something, while the claim's predicate is nowhere in it
+    ("gratuity is included" against "gratuity ... is not added automatically")."""
+    if a.scopes:
+        return None
+    words = a.positive_stems | a.entity_stems
+    known = [w for w in words if index.knows_stem(w) and not index.is_rare(w, 0)]
+    if not known:
+        return None
+    subject = min(known, key=lambda w: (sum(p.df.get(w, 0) for p, _ in index.parts), w))
+    for i in sorted(index.containing({subject})):
+        s = index.sentences[i]
+        if subject not in s.subject or not any(c.negated_stems for c in s.clauses):
+            continue
+        if words - s.stems - s.context:
+            return s
     return None

@@ -16,17 +16,23 @@ WINDOW = 6
 
 
 def mentioned_with(words: tuple[str, ...], stems: set[str], index: EvidenceIndex) -> bool:
-    """True when some evidence sentence names the entity together with one of `stems`."""
-    return any(all(w in index.sentences[i].words for w in words) for i in index.containing(stems))
+    """True when some evidence sentence, or another item of its list, names the entity
+    together with one of `stems`."""
+    for i in index.containing(stems):
+        for j in index.siblings(i):
+            if all(w in index.sentences[j].words for w in words):
+                return True
+    return False
 
 
-def coverage(stems: set[str], index: EvidenceIndex) -> tuple[float, str]:
+def coverage(stems: set[str], index: EvidenceIndex, sentences: int = COVER_SENTENCES
+             ) -> tuple[float, str]:  # fmt: skip
     """Share of `stems` the best few evidence sentences hold together, and the best one."""
     if not stems:
         return 1.0, ""
     left, best_text = set(stems), ""
     candidates = [index.sentences[i] for i in sorted(index.containing(stems))]
-    for _ in range(COVER_SENTENCES):
+    for _ in range(sentences):
         best, gain = None, 0
         for s in candidates:
             g = len(left & (s.stems | s.context))

@@ -220,3 +220,13 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def _existence() -> frozenset[str]:
+    words = """available offer offered offering serve served serving provide provided carry menu
+    option options allow allowed accept accepted exist exists come comes bring brings"""
+    return frozenset(stem(w) for w in words.split())
+
+
+EXISTENCE = _existence()
+"""Verbs of having and offering: "X is not available" denies X, not availability."""
