@@ -31,6 +31,7 @@ from triad.dialogue.deps import build_deps as build_dialogue_deps
 from triad.dialogue.scheduler import start_scheduler, stop_scheduler
 from triad.experiments.store import sync_configured
 from triad.knowledge.embedding import get_embedder
+from triad.observability.tracing import configure_tracing
 from triad.routing.guards import build_guards
 from triad.runtime import build_runtime
 from triad.settings import Settings, get_settings
@@ -40,11 +41,14 @@ from triad_admin import auth_pages, pages
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the API; the database URL defaults to DATABASE_URL or the embedded server."""
     settings = settings or get_settings()
+    tracing = configure_tracing()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or ensure_database(settings)
         engine = make_engine(url)
+        if tracing is not None:
+            tracing.instrument_engine(engine)
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
         app.state.embedder = get_embedder
@@ -79,6 +83,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 await stop_scheduler(scheduler)
             await runtime.aclose()
             await engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()
 
     app = FastAPI(
         title="Triad",
@@ -86,6 +92,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         summary="Customer-facing AI agents that never trust a single LLM.",
         lifespan=lifespan,
     )
+    app.state.tracing = tracing
     errors.install(app)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
@@ -105,4 +112,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(experiments.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)
+    if tracing is not None:  # outermost, so the server span covers every middleware
+        tracing.instrument_app(app)
     return app

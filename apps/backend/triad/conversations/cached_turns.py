@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.db.models import Message, ProviderCall, TrainingSignal
 from triad.ensemble.core import EnsembleResult
+from triad.observability import genai
 from triad.routing.cache import CacheScope
 from triad.routing.turn_cache import CachedTurn, TurnCache
 
@@ -38,8 +39,13 @@ async def record_cached_turn(
 ) -> tuple[Message, Message, EnsembleResult]:
     """Add every row of a turn served from the cache; flushes, the caller commits."""
     agent = scope.agent or ""
+    trace_id = genai.current_trace_id()
     question = Message(
-        conversation_id=conversation_id, role="customer", content=customer_text, agent=agent
+        conversation_id=conversation_id,
+        role="customer",
+        content=customer_text,
+        agent=agent,
+        trace_id=trace_id,
     )
     session.add(question)
     await session.flush()
@@ -49,6 +55,7 @@ async def record_cached_turn(
         content=hit.reply,
         agent=agent,
         reply_to_id=question.id,
+        trace_id=trace_id,
         decision="send",
     )
     session.add(reply)
@@ -57,6 +64,7 @@ async def record_cached_turn(
     session.add(
         TrainingSignal(
             message_id=reply.id,
+            trace_id=trace_id,
             tenant=tenant,
             agent=agent,
             prompt=customer_text,

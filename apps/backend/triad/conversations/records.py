@@ -18,6 +18,7 @@ from triad.db.models import (
 from triad.ensemble.core import EnsembleResult, RoleOutcome
 from triad.ensemble.critic.models import AnswerVerdict
 from triad.experiments.arms import Assignment
+from triad.observability import genai
 from triad.routing.types import AttemptRecord
 
 
@@ -142,8 +143,13 @@ async def record_turn(
     Flushes but does not commit: the caller owns the transaction, so a failure anywhere leaves
     nothing half-written.
     """
+    trace_id = genai.current_trace_id()
     question = Message(
-        conversation_id=conversation_id, role="customer", content=customer_text, agent=result.agent
+        conversation_id=conversation_id,
+        role="customer",
+        content=customer_text,
+        agent=result.agent,
+        trace_id=trace_id,
     )
     session.add(question)
     await session.flush()
@@ -153,6 +159,7 @@ async def record_turn(
         content=result.reply,
         agent=result.agent,
         reply_to_id=question.id,
+        trace_id=trace_id,
         decision=result.decision,
         degraded=result.degraded,
         experiment_id=result.experiment.experiment_id if result.experiment else None,
@@ -196,6 +203,7 @@ async def record_turn(
     session.add(
         TrainingSignal(
             message_id=reply.id,
+            trace_id=trace_id,
             tenant=tenant,
             agent=result.agent,
             prompt=result.prompt,
@@ -230,6 +238,7 @@ async def record_turn(
             agent=result.agent,
             reason=result.escalation_reason or result.decision,
             consensus=consensus if critic is not None else None,
+            trace_id=trace_id,
         )
         session.add(escalation)
     await session.flush()

@@ -28,6 +28,7 @@ from triad.experiments.store import assign_unit
 from triad.knowledge.embedding import TextEmbedder
 from triad.knowledge.ingest import current_knowledge_version
 from triad.knowledge.retrieval import Passage, retrieve
+from triad.observability import genai
 from triad.providers.base import ChatMessage
 from triad.routing.cache import CacheScope
 from triad.routing.turn_cache import CachedTurn, TurnCache
@@ -113,6 +114,41 @@ async def answer_turn(
     if agent is not None and agent not in selector.names:
         raise InputError(f"unknown agent '{agent}'; known: {sorted(selector.names)}")
     chosen = agent or conversation.agent or selector.select(text).agent
+    with genai.invoke_agent(
+        chosen, conversation_id=str(conversation.id), tenant=conversation.tenant, question=text
+    ) as span:
+        turn = await _answer_as(
+            session,
+            conversation=conversation,
+            text=text,
+            chosen=chosen,
+            ensemble=ensemble,
+            embedder=embedder,
+            user_id=user_id,
+            lesson_limit=lesson_limit,
+            lessons=lessons,
+            now=now,
+            cache=cache,
+        )
+        genai.record_turn(span, turn.result, question=text, cached=turn.cached)
+    return turn
+
+
+async def _answer_as(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    text: str,
+    chosen: str,
+    ensemble: LLMEnsemble,
+    embedder: TextEmbedder,
+    user_id: str | None,
+    lesson_limit: int,
+    lessons: Sequence[str],
+    now: datetime | None,
+    cache: TurnCache | None,
+) -> TurnOutcome:
+    """The turn once its agent is chosen (the body of `answer_turn`'s invoke_agent span)."""
     if not lessons:
         lessons = await approved_lessons_for(
             session, conversation.tenant, chosen, text, embedder, lesson_limit
@@ -121,15 +157,18 @@ async def answer_turn(
     past = await history(session, conversation.id)
 
     async def retriever(query: str, sources: Sequence[str]) -> tuple[list[Passage], int]:
-        passages = await retrieve(
-            session,
-            query,
-            tenant=conversation.tenant,
-            embedder=embedder,
-            sources=sources,
-            k=ensemble.config.retrieval_k,
-        )
-        return passages, await current_knowledge_version(session, conversation.tenant)
+        with genai.retrieval(conversation.tenant, sources, query) as span:
+            passages = await retrieve(
+                session,
+                query,
+                tenant=conversation.tenant,
+                embedder=embedder,
+                sources=sources,
+                k=ensemble.config.retrieval_k,
+            )
+            version = await current_knowledge_version(session, conversation.tenant)
+            genai.record_retrieval(span, passages, version)
+        return passages, version
 
     notes: list[str] = []
     if chosen == "booking":

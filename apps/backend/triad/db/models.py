@@ -277,6 +277,8 @@ class Message(Base):
         ForeignKey("experiments.id", ondelete="SET NULL"), index=True
     )
     experiment_arm: Mapped[str | None] = mapped_column(String(64))
+    trace_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The turn's OpenTelemetry trace (32 hex digits); null when tracing is off."""
     created_at: Mapped[datetime] = _now()
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -353,6 +355,7 @@ class TrainingSignal(Base):
         ForeignKey("experiments.id", ondelete="SET NULL"), index=True
     )
     experiment_arm: Mapped[str | None] = mapped_column(String(64))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = _now()
 
 
@@ -380,6 +383,8 @@ class Escalation(Base):
         ForeignKey("messages.id", ondelete="SET NULL")
     )
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    """The escalated turn's OpenTelemetry trace, shown on the case page."""
     created_at: Mapped[datetime] = _now()
 
 

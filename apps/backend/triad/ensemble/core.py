@@ -22,6 +22,7 @@ from triad.ensemble.decision import Decision, decide
 from triad.errors import InputError, TriadError
 from triad.experiments.arms import Assignment
 from triad.knowledge.retrieval import Passage
+from triad.observability import genai
 from triad.providers.base import (
     ChatMessage,
     Completion,
@@ -136,6 +137,14 @@ class LLMEnsemble:
     async def _answer(
         self, role: str, spec: RoleConfig, request: CompletionRequest, key: RouteKey
     ) -> RoleOutcome:
+        with genai.chat(role, spec.model, request) as span:
+            outcome = await self._call_role(role, spec, request, key)
+            genai.record_outcome(span, outcome, request)
+        return outcome
+
+    async def _call_role(
+        self, role: str, spec: RoleConfig, request: CompletionRequest, key: RouteKey
+    ) -> RoleOutcome:
         outcome = RoleOutcome(role=role, model_id=spec.model)
         started = time.perf_counter()
         try:
@@ -234,7 +243,11 @@ class LLMEnsemble:
         answers = {o.role: o.completion.text.strip() for o in outcomes if o.ok and o.completion}
         evidence = [p.text for p in passages]
         judge = self._critic_for(agent_name) if self._critic_for else self.critic
-        critic = await judge.aevaluate(prompt, answers, evidence, facts) if answers else None
+        critic = None
+        if answers:
+            with genai.critic() as span:
+                critic = await judge.aevaluate(prompt, answers, evidence, facts)
+                genai.record_critic(span, critic, answers)
         decided = decide(
             answers,
             critic,

@@ -31,6 +31,7 @@ from triad.errors import (
     ProviderTimeoutError,
     RequestCapExceededError,
 )
+from triad.observability import genai
 from triad.providers.base import Completion, CompletionRequest, Provider
 from triad.providers.registry import ModelRegistry
 from triad.routing.breaker import Breakers
@@ -271,7 +272,11 @@ class Router:
             calls += 1
             call_started = self._clock()
             try:
-                done = await self._call(provider, request, remaining)
+                with genai.provider_call(
+                    candidate.model_id, request, position=position, retry=calls - 1
+                ) as span:
+                    done = await self._call(provider, request, remaining)
+                    genai.record_call(span, done, candidate.model_id)
             except ProviderError as exc:
                 error: ProviderError = exc
             except MissingCredentialError as exc:
