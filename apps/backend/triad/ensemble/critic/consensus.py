@@ -72,13 +72,14 @@ def conflict(a: str, b: str) -> str | None:
     return None
 
 
-def _rank(v: AnswerVerdict) -> tuple[bool, float, int, float]:
-    return (not v.deliverable, -v.addresses, len(v.unsupported_claims), -v.score)
+def _rank(v: AnswerVerdict) -> tuple[bool, int, float, float]:
+    return (not v.deliverable, len(v.unsupported_claims), -v.addresses, -v.score)
 
 
 def pick_winner(verdicts: Mapping[str, AnswerVerdict]) -> str | None:
-    """A deliverable answer first, then the one addressing the question most completely, then
-    the fewest failed claims and the highest score; the first role on a tie."""
+    """A deliverable answer first, then the fewest failed claims (so a terse true answer beats
+    a wordy wrong one), then the one addressing the question most completely, then the highest
+    score; the first role on a tie."""
     if not verdicts:
         return None
     return min(verdicts, key=lambda r: _rank(verdicts[r]))
