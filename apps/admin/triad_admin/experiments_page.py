@@ -39,8 +39,11 @@ METRICS: list[tuple[str, str, Getter, bool]] = [
 def arm_chart(
     title: str, arms: list[str], values: list[float | None], percent: bool
 ) -> Markup | None:
-    """One bar per arm; None (a "no data yet" note) when no arm has a value."""
+    """One bar per arm; None (a "no data yet" note) when no arm has a value, or when every
+    value of a count or duration is zero (an axis with nothing on it says nothing)."""
     if all(v is None for v in values):
+        return None
+    if not percent and all(not v for v in values):
         return None
     formatter: Callable[[float], str] = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:g}")
     chart = pygal.Bar(
@@ -76,12 +79,15 @@ async def experiment(
     """One experiment's report: a chart per metric, the comparisons, canary state, events."""
     report = await build_report(session, ref)
     names = [m.arm for m in report.metrics]
+    traffic = any(m.turns for m in report.metrics)  # no turn yet: no rate means anything
     figures = [
         {
             "key": key,
             "title": title,
             "percent": percent,
-            "chart": arm_chart(title, names, [get(m) for m in report.metrics], percent),
+            "chart": arm_chart(title, names, [get(m) for m in report.metrics], percent)
+            if traffic
+            else None,
             "values": [(m.arm, get(m)) for m in report.metrics],
         }
         for key, title, get, percent in METRICS

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from triad import errors
 from triad.api.deps import SessionDep, StaffPage
@@ -92,6 +93,20 @@ async def _staff_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     return {uid: name or email for uid, name, email in rows}
 
 
+async def _questions(session: AsyncSession, rows: list[Escalation]) -> dict[int, str]:
+    """The customer's question behind each escalated reply, by escalation id."""
+    replies = {r.message_id: r.id for r in rows if r.message_id is not None}
+    if not replies:
+        return {}
+    reply, question = aliased(Message), aliased(Message)
+    found = await session.execute(
+        select(reply.id, question.content)
+        .join(question, question.id == reply.reply_to_id)
+        .where(reply.id.in_(replies))
+    )
+    return {replies[reply_id]: content for reply_id, content in found}
+
+
 @router.get("", include_in_schema=False)
 async def staff_home(_: StaffPage) -> RedirectResponse:
     return RedirectResponse("/staff/escalations", status_code=303)
@@ -121,6 +136,7 @@ async def queue(
         {
             "principal": principal,
             "rows": rows,
+            "questions": await _questions(session, rows),
             "status": status,
             "statuses": STATUSES,
             "agent": agent,
@@ -161,9 +177,18 @@ async def case(
             "mine": escalation.claimed_by is not None
             and escalation.claimed_by == principal.user_id,
             "flash": DONE_MESSAGES.get(done or ""),
+            "trace_url": trace_url(request, escalation.trace_id),
             **context,
         },
     )
+
+
+def trace_url(request: Request, trace_id: str | None) -> str | None:
+    """The turn's trace in the team's trace viewer (TRIAD_TRACE_URL, `{trace_id}` filled in)."""
+    template = getattr(request.app.state.settings, "trace_url", None)
+    if not trace_id or not template:
+        return None
+    return str(template).replace("{trace_id}", trace_id)
 
 
 async def _evidence_context(

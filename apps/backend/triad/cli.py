@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +43,9 @@ def _database_url(settings: Settings) -> str:
         raise fail(str(exc)) from exc
 
 
-async def _ingest(settings: Settings, url: str, path: Path, tenant: str) -> IngestReport:
+async def _ingest(
+    settings: Settings, url: str, path: Path, tenant: str, *, replace: bool = True
+) -> IngestReport:
     engine = make_engine(url)
     try:
         with Progress(
@@ -60,7 +63,13 @@ async def _ingest(settings: Settings, url: str, path: Path, tenant: str) -> Inge
 
             async with make_session_factory(engine)() as session:
                 return await ingest_with_settings(
-                    session, settings, get_embedder(), path=path, tenant=tenant, progress=step
+                    session,
+                    settings,
+                    get_embedder(),
+                    path=path,
+                    tenant=tenant,
+                    progress=step,
+                    replace=replace,
                 )
     finally:
         await engine.dispose()
@@ -93,17 +102,41 @@ def migrate(
 def ingest(
     path: Annotated[Path, typer.Argument(help="a folder of markdown files, or one .md file")],
     tenant: Annotated[str | None, typer.Option(help="tenant id (default: TRIAD_TENANT)")] = None,
+    replace: Annotated[
+        bool | None,
+        typer.Option(
+            "--replace/--add",
+            help="--replace: PATH becomes the whole knowledge base (documents not in it are "
+            "removed); --add: add or update PATH's files, remove nothing. "
+            "Default for a folder: --replace; a single file needs one of them.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a knowledge base idempotently: unchanged files are skipped by content hash."""
     settings = get_settings()
     if not path.exists():
         raise fail(f"path '{path}' does not exist")
+    tenant = tenant or settings.tenant
+    if path.is_file() and replace is None:
+        raise fail(
+            f"'{path}' is one file: say --add to add (or update) it next to the current "
+            f"knowledge of tenant '{tenant}', or --replace to make it the whole knowledge base"
+        )
     url = migrated_url(settings)
     try:
-        report = asyncio.run(_ingest(settings, url, path, tenant or settings.tenant))
+        report = asyncio.run(_ingest(settings, url, path, tenant, replace=replace is not False))
     except InputError as exc:
         raise fail(str(exc)) from exc
     _print_report(report)
+    if replace is False:
+        folder = settings.tenants_dir / tenant / "knowledge"
+        out.print(
+            f"added, nothing removed. Note: `triad serve` (and `make run`) ingests {folder} "
+            "with --replace when it starts, which removes documents that are not in that "
+            "folder; copy the file there to keep it."
+        )
+    elif report.removed:
+        out.print(f"removed (not in {path}): {', '.join(report.removed)}")
 
 
 @app.command()
@@ -219,6 +252,16 @@ def ask(
     _print_turn(turn)
 
 
+WIDE_MODELS_TABLE = 110
+"""Below this many columns `triad models` prints two lines per model instead of a table."""
+
+
+def _context(tokens: int | None) -> str:
+    if not tokens:
+        return "-"
+    return f"{tokens // 1000}k" if tokens >= 1000 else str(tokens)
+
+
 @app.command()
 def models() -> None:
     """List the model registry and which models lack their key variable."""
@@ -229,13 +272,25 @@ def models() -> None:
         registry = ModelRegistry.from_yaml(get_settings().models_config)
     except ConfigurationError as exc:
         raise fail(str(exc)) from exc
+    infos = [describe(spec) for spec in registry]
+    screen = Console(soft_wrap=True)  # measured now, so COLUMNS and resizes count
+    if screen.width < WIDE_MODELS_TABLE:
+        for info in infos:
+            status = "ready" if info.configured else f"needs {info.missing_env}"
+            screen.print(f"[bold]{info.id}[/]  {status}", highlight=False)
+            screen.print(
+                f"  {info.kind}, {info.tier}, ${info.input_price_per_mtok:g} in / "
+                f"${info.output_price_per_mtok:g} out per M tokens, "
+                f"context {_context(info.context_window)}",
+                highlight=False,
+            )
+        return
     table = Table()
     table.add_column("id", no_wrap=True)
     for name in ("kind", "tier", "$/M in", "$/M out", "context"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for spec in registry:
-        info = describe(spec)
+    for info in infos:
         status = "ready" if info.configured else f"set {info.missing_env}"
         table.add_row(
             info.id,
@@ -243,16 +298,19 @@ def models() -> None:
             info.tier,
             f"{info.input_price_per_mtok:g}",
             f"{info.output_price_per_mtok:g}",
-            str(info.context_window or "-"),
+            _context(info.context_window),
             status,
         )
-    out.print(table)
+    screen.print(table)
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="port (default TRIAD_PORT or 8000; 0: any free one)"),
+    ] = None,
     ingest_demo: Annotated[bool, typer.Option(help="ingest the tenant's knowledge first")] = True,
 ) -> None:
     """Start the database, migrate, ingest the tenant's knowledge and serve the API."""
@@ -264,9 +322,24 @@ def serve(
     url = migrated_url(settings)
     if ingest_demo and settings.knowledge_dir.exists():
         _print_report(asyncio.run(_ingest(settings, url, settings.knowledge_dir, settings.tenant)))
-    bind_host, bind_port = host or settings.host, port or settings.port
-    out.print(f"serving on http://{bind_host}:{bind_port} (OpenAPI at /docs)")
-    uvicorn.run(create_app(settings, database_url=url), host=bind_host, port=bind_port)
+    bind_host = host or settings.host
+    bind_port = settings.port if port is None else port
+    # Bind first, so `--port 0` (any free port) prints the port it really got.
+    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bind_host, bind_port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}; "
+            "choose another with --port (or `make run PORT=...`)"
+        ) from exc
+    bound = sock.getsockname()[1]
+    out.print(f"serving on http://{bind_host}:{bound} (OpenAPI at /docs)")
+    config = uvicorn.Config(create_app(settings, database_url=url), host=bind_host, port=bound)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 analytics_cli.register(app)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=120, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    trace_url: str | None = Field(
+        default=None,
+        description="link from a staff case to its trace, `{trace_id}` filled in, e.g. "
+        "http://127.0.0.1:16686/trace/{trace_id} (Jaeger) (TRIAD_TRACE_URL)",
+    )
 
     @property
     def tenant_dir(self) -> Path:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from triad.api import errors
 from triad.api.middleware import MetricsMiddleware
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             if tracing is not None:
                 tracing.shutdown()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets in the fastapi-offline wheel, not from a CDN, so
+    # /docs and /redoc work with no network.
+    app = FastAPIOffline(
         title="Triad",
         version="0.1.0",
         summary="Customer-facing AI agents that never trust a single LLM.",

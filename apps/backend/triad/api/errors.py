@@ -10,7 +10,9 @@ import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triad import errors
 from triad.auth.lockout import AccountLockedError
@@ -125,8 +127,22 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
     return render(request, "forbidden.html", {"message": str(exc)}, status_code=403)
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """A made-up path opened in a browser gets a page with a way back; programs get JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 404 or not _is_page_request(request):
+        return await http_exception_handler(request, exc)
+    from triad_admin.render import render  # the console package renders; imported late
+
+    message = f"There is no page at {request.url.path}."
+    return render(
+        request, "error.html", {"message": message, "back": "/", "status": 404}, status_code=404
+    )
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler for the whole tree (pages get a redirect or an HTML 403)."""
+    """Register the handler for the whole tree (pages get a redirect or an HTML 403 or 404)."""
+    app.add_exception_handler(StarletteHTTPException, _not_found)
     app.add_exception_handler(errors.TriadError, _handle)
     app.add_exception_handler(errors.LoginRequiredError, _login_required)
     app.add_exception_handler(errors.ForbiddenError, _forbidden)

@@ -80,9 +80,15 @@ async def ingest_path(
     chunk_size: int,
     chunk_overlap: int,
     progress: ProgressCallback | None = None,
+    replace: bool | None = None,
 ) -> IngestReport:
     """Bring the tenant's stored knowledge in line with `path` (a markdown file or a folder of
-    them, searched recursively) and commit; on any error roll back so nothing is half-written."""
+    them, searched recursively) and commit; on any error roll back so nothing is half-written.
+
+    `replace=True` makes `path` the tenant's whole knowledge base (documents not in it are
+    removed); `replace=False` adds and updates only. The default replaces for a folder and adds
+    for a single file.
+    """
     if not tenant.strip():
         raise InputError("tenant must not be empty")
     validate_options(chunk_size, chunk_overlap)
@@ -92,6 +98,7 @@ async def ingest_path(
             f"knowledge_chunks.embedding holds {EMBEDDING_DIM}"
         )
     files, is_folder = _read_sources(Path(path))
+    removes = is_folder if replace is None else replace
     report = IngestReport(tenant=tenant, version=0, version_changed=False)
     notify = progress or (lambda _event: None)
     try:
@@ -124,7 +131,7 @@ async def ingest_path(
             (report.changed if known else report.added).append(file.source)
             notify(IngestEvent(file.source, status, len(chunks)))
 
-        if is_folder:
+        if removes:
             present = {f.source for f in files}
             gone = sorted(source for source in stored if source not in present)
             if gone:
@@ -254,6 +261,7 @@ async def ingest_with_settings(
     path: Path | None = None,
     tenant: str | None = None,
     progress: ProgressCallback | None = None,
+    replace: bool | None = None,
 ) -> IngestReport:
     """Ingest with the deployment's chunking, by default the configured tenant's own folder."""
     return await ingest_path(
@@ -264,4 +272,5 @@ async def ingest_with_settings(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         progress=progress,
+        replace=replace,
     )
