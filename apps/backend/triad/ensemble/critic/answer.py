@@ -10,8 +10,10 @@ meaning.
 from __future__ import annotations
 
 import math
+import re
 
 from triad.ensemble.critic.analysis import ClaimAnalysis
+from triad.ensemble.critic.binding import answer_to
 from triad.ensemble.critic.evidence import fact_token
 from triad.ensemble.critic.index import EvidenceIndex
 from triad.ensemble.critic.models import ClaimVerdict
@@ -23,6 +25,34 @@ FULL = 2.0
 the rest are usually the customer's own circumstances, which a reply need not repeat."""
 """Coverage is reported in quarters: a finer lexical difference says nothing about which of
 two answers is the better reply, and must not outrank how well each is grounded."""
+
+
+_VERB_RE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|am|has|have|had|do|does|did|can|could|will|would|"
+    r"shall|should|may|might|must|we|you|i|it|they|he|she|there)\b|'s\b|n't\b",
+    re.IGNORECASE,
+)
+FRAGMENT_WORDS = 8
+
+
+def elliptical(a: ClaimAnalysis) -> bool:
+    """A short answer without a verb ("Arthur's Magazine", "1988", "Yes"): it answers the
+    question by filling its gap, so the question's own words are what it says."""
+    return len(a.toks) <= FRAGMENT_WORDS and not _VERB_RE.search(a.span.text)
+
+
+def _placed(a: ClaimAnalysis, index: EvidenceIndex) -> bool:
+    """The fragment is one the question names, or the evidence states it next to one of the
+    question's words: it fills the question's gap rather than changing the subject."""
+    words = said(a)
+    if not words:
+        return False
+    if words <= index.question_terms | index.question_stems:
+        return True
+    asked = index.question_stems - words
+    hits = index.containing(words)
+    hits.update(i for w in words for i, _ in index.places(w))
+    return any(asked & (index.sentences[i].stems | index.sentences[i].context) for i in hits)
 
 
 def said(a: ClaimAnalysis) -> frozenset[str]:
@@ -62,6 +92,12 @@ def addresses(
     material = [a for a, v in zip(analyses, verdicts, strict=True) if v.material]
     if not material:
         return 0.0
+    if len(material) == 1 and elliptical(material[0]):
+        a = material[0]
+        if a.affirms or a.refuses:
+            return 1.0 if answer_to(index) is not None else 0.0
+        if _placed(a, index):
+            return 1.0
     asked = {w for w in index.question_terms if not w.startswith("#")}
     values = [f for f in index.question_facts]
     stated = frozenset().union(*(said(a) for a in material))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from triad.ensemble.critic.analysis import SCOPE_WORDS, ClaimAnalysis
+from triad.ensemble.critic.binding import answer_to, names_of, question_names, swapped
 from triad.ensemble.critic.index import EvidenceIndex
 from triad.ensemble.critic.lists import check_list
 from triad.ensemble.critic.models import ClaimStatus, ClaimVerdict, CriticConfig
@@ -77,11 +78,28 @@ def _contradiction(
         opposite = denied(set(index.question_stems), about, index, rare_df)
     if opposite is not None:
         return _verdict(a, "contradicted", "the evidence says the opposite", opposite.text)
+    if first and (a.affirms or a.refuses):
+        answered = answer_to(index)
+        if answered is not None and answered[0] != a.affirms:
+            return _verdict(a, "contradicted", answered[1])
     if confirmed(a, index) is None:
         contrary = affirmed(a, index)
         if contrary is not None:
             return _verdict(a, "contradicted", "denies what the evidence states", contrary.text)
     return None
+
+
+def _particle(a: ClaimAnalysis, index: EvidenceIndex) -> ClaimVerdict:
+    """A bare "Yes" or "No" answers the question's own claim: judged by what the evidence
+    says of the names the question asks about, else a "No" as a denial of the question."""
+    answered = answer_to(index)
+    if answered is not None:
+        agrees, why = answered
+        status: ClaimStatus = "supported" if agrees == a.affirms else "contradicted"
+        return _verdict(a, status, why, support=float(status == "supported"))
+    if a.affirms:
+        return _verdict(a, "unverifiable", "nothing to check", material=False)
+    return _refusal(a, index)
 
 
 def _refusal(a: ClaimAnalysis, index: EvidenceIndex) -> ClaimVerdict:
@@ -113,6 +131,12 @@ def _missing(
         if positive and not mentioned_with(e.words, positive, index):
             reason = f"the evidence never says this about '{e.text}'"
             return _verdict(a, "unsupported", reason, support=support * 0.5)
+    names, cut = names_of([e for e in a.entities if not e.negated], index)
+    asked, _ = names_of(question_names(index.question_text), index)
+    swap = swapped(names, (positive | cut) - a.entity_stems, index, asked)
+    if names and swap is not None:
+        reason = f"the evidence says '{swap.word}' of '{swap.other}', not of '{swap.name}'"
+        return _verdict(a, "unsupported", reason, support=support * 0.5)
     return None
 
 
@@ -135,8 +159,9 @@ def check_claim(
     sim = semantic.similarity if semantic else 0.0
     support = max(cover, sim)
     concrete = bool(a.facts or a.entities)
-    if a.refuses and first and not concrete and not a.stems and not a.negated_stems:
-        return _refusal(a, index), False
+    bare = not concrete and not a.stems and not a.negated_stems
+    if (a.refuses or a.affirms) and first and bare:
+        return _particle(a, index), False
     failed = _contradiction(a, facts, index, config.rare_df, first) or _missing(
         a, facts, index, support
     )

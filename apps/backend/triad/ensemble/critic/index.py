@@ -90,6 +90,7 @@ class EvidenceIndex:
                       enumerate(parts)]  # fmt: skip
         self.sentences = [s for part in parts for s in part.sentences]
         self.question = question
+        self.question_text = " ".join(q.text for q in question)
         self.question_stems = frozenset().union(*(q.stems for q in question))
         self.question_terms = frozenset(w for q in question for w in q.seq)
         self.question_facts: list[Fact] = [f for q in question for f in q.facts]
@@ -144,6 +145,10 @@ class EvidenceIndex:
         if w.endswith("'s"):
             w = w[:-2]
         return w in self._question_words or any(w in p.words for p, _ in self.parts)
+
+    def evidence_has(self, word: str) -> bool:
+        """True when a lower-cased word or "a-b" bigram occurs in the evidence itself."""
+        return any(word in p.words for p, _ in self.parts)
 
     def containing(self, stems: Iterable[str]) -> set[int]:
         """Indexes of the evidence sentences holding any of `stems`."""
