@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,3 +116,40 @@ def test_make_run_passes_port_to_serve() -> None:
         ["make", "-n", "run"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert default[-1].rstrip().endswith("triad serve")
+
+
+async def test_serve_on_port_0_prints_the_port_it_got(database_url: str) -> None:
+    env = {**os.environ, "TRIAD_DATABASE_NAME": TEST_DATABASE, "TRIAD_SCHEDULER": "false"}
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        env.pop(name, None)
+    server = await asyncio.create_subprocess_exec(
+        str(PROJECT_ROOT / ".venv" / "bin" / "triad"),
+        "serve",
+        "--port",
+        "0",
+        "--no-ingest-demo",
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        line = (await asyncio.wait_for(server.stdout.readline(), timeout=120)).decode()
+        match = re.match(r"serving on http://127\.0\.0\.1:(\d+) \(OpenAPI at /docs\)", line)
+        assert match, line
+        port = int(match.group(1))
+        assert port not in (0, 8000)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(240):
+                try:
+                    health = await client.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.5)
+            else:
+                raise AssertionError("the server never answered on the port it printed")
+        assert health.status_code == 200
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=60)
