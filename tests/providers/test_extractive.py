@@ -94,8 +94,8 @@ async def test_no_context_is_an_honest_answer_not_an_error() -> None:
 
 
 def keyword_embed(texts: Sequence[str]) -> npt.NDArray[np.float64]:
-    """A fake embedder that knows 'kids' and 'children' mean the same thing."""
-    axes = [("kid", "child"), ("price", "cost", "$"), ("sushi", "fish")]
+    """A fake embedder that knows 'youngsters' and 'children' mean the same thing."""
+    axes = [("youngster", "child"), ("price", "cost", "$"), ("sushi", "fish")]
     rows = np.array(
         [
             [1.0 if any(w in t.lower() for w in axis) else 0.0 for axis in axes] + [0.1]
@@ -107,7 +107,7 @@ def keyword_embed(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 async def test_injected_embeddings_find_synonyms_lexical_overlap_misses() -> None:
     prices = ContextPassage(text="Children under 4 eat free. Adults pay $60 each.")
-    question = asking("Do kids pay less?", MENU, prices)
+    question = asking("Do youngsters pay less?", MENU, prices)
     lexical = await ExtractiveProvider().complete(question)
     semantic = await ExtractiveProvider(embed=keyword_embed).complete(question)
     assert lexical.text.startswith("Adults pay $60 each.")
@@ -262,3 +262,19 @@ async def test_another_business_knowledge_base_works_the_same_way() -> None:
     assert pay.text == "We take cash and debit cards."
     nothing = await ExtractiveProvider().complete(asking("Do you sell skateboards?", shop))
     assert nothing.text == NO_INFORMATION
+
+
+async def test_a_quote_with_travel_ends_at_the_grand_total() -> None:
+    question = "20 adults and 5 kids in Stockton, how much?"
+    done = await ExtractiveProvider().complete(with_quote(question, knowledge("pricing.md")))
+    said = sentences(done.text)
+    assert "Food total: $1,350.00." in said
+    assert any(s.startswith("Travel fee for Stockton") for s in said)
+    assert said[-1] == "Total: $1,497.38."
+
+
+async def test_kids_are_children_in_plain_english() -> None:
+    done = await ExtractiveProvider().complete(
+        asking("How much is a kid?", *knowledge("pricing.md"))
+    )
+    assert done.text == "Per-guest prices: Children (ages 4 to 12): $30 per child."

@@ -58,6 +58,8 @@ _IRREGULAR = {
     "brought": "bring",
     "bought": "buy",
     "men": "man",
+    "kid": "child",
+    "kids": "child",
     "women": "woman",
 }
 _NUMBER_WORDS = {
@@ -99,6 +101,7 @@ _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)")
 _COUNT = re.compile(r"\b(?:\d+|" + "|".join(_NUMBER_WORDS) + r")\s+([a-z]+)", re.I)
 _WHICH = re.compile(r"\b(?:what|which)\b|\b(?:list|options|choices|kinds|types)\b", re.I)
 """A question asking for the members of a set, which a whole list answers."""
+_TOTAL = re.compile(r"Total(?: for these items)?:")
 _CLAUSE = re.compile(r"[.?!;,]+\s*")
 
 
@@ -312,7 +315,8 @@ class ExtractiveProvider(Provider):
         weight = self.semantic_weight
         scores: dict[int, float] = {}
         for unit, lex, cos in zip(units, lexical, cosine or [0.0] * len(units), strict=True):
-            if not _may_answer(unit, units, question, given):
+            close = cos >= self.semantic_floor
+            if not (lex or close) or not _may_answer(unit, units, question, given, close):
                 continue
             score = weight * cos + (1.0 - weight) * lex
             if score <= self.min_score:
@@ -385,18 +389,22 @@ def _topicality(unit: _Unit, term: str) -> float:
     return 1.0 - 0.3 * unit.sequence.index(term) / max(len(unit.sequence) - 1, 1)
 
 
-def _may_answer(unit: _Unit, units: Sequence[_Unit], question: str, given: set[str]) -> bool:
+def _may_answer(
+    unit: _Unit, units: Sequence[_Unit], question: str, given: set[str], close: bool
+) -> bool:
     """Whether a unit can answer at all.
 
     An item answers when the question names something in it. A whole list answers when the
     question names the list (a word of its heading) and either asks which ones ("What proteins
     ...?") or names none of its items ("What are your prices?"). A computed fact answers only
     with a number the customer did not give ("All 12 guests were counted as adults." restates
-    the question).
+    the question). A unit `close` in meaning to the question may answer without naming words.
     """
     wanted = terms(question)
     if unit.computed:
         return bool(numbers(unit.text) - given)
+    if close:
+        return True
     if unit.whole_list:
         named_items = any(
             u.list_id == unit.list_id and not u.whole_list and wanted & u.own for u in units
@@ -424,9 +432,9 @@ def _overlaps(unit: _Unit, chosen: _Unit) -> bool:
 
 def _bill(units: Sequence[_Unit]) -> list[_Unit]:
     """The computed quote from its first line through its total: the lines the calculator
-    writes before "Total" (guests, upgrades, discount, minimum, add-ons, tax, travel)."""
+    writes before "Total:" (guests, upgrades, discount, minimum, add-ons, tax, travel)."""
     computed = [u for u in units if u.computed]
-    end = next((i for i, u in enumerate(computed) if u.text.startswith("Total")), None)
+    end = next((i for i, u in enumerate(computed) if _TOTAL.match(u.text)), None)
     if end is not None:
         return computed[: end + 1]
     return [u for u in computed if "$" in u.text]
