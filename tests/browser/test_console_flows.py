@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.helpers import GROUNDED, HALLUCINATED, script_roles
+from tests.api.helpers import GROUNDED, HALF_TRUE, HALLUCINATED, script_roles
 from tests.console.helpers import ESCALATING_QUESTION, PASSWORD, escalated_turn
 from triad.auth.users import create_user
 from triad.db.models import Escalation, Lesson, Message, TrainingSignal
@@ -44,7 +44,8 @@ async def test_customer_escalation_is_answered_by_staff(
     browser: Browser,
     artifacts: Path,
 ) -> None:
-    script_roles(runtime, GROUNDED, HALLUCINATED)
+    # Neither answer is deliverable (as in `escalated_turn`): the customer is told to wait.
+    script_roles(runtime, HALF_TRUE, HALLUCINATED)
     await _user(app, "sam@example.com", "staff")
 
     customer = await (await browser.new_context()).new_page()
@@ -77,7 +78,7 @@ async def test_customer_escalation_is_answered_by_staff(
     await staff.screenshot(path=artifacts / "4-staff-replied.png", full_page=True)
 
     staff_line = log.locator("li.staff")
-    await expect(staff_line).to_have_text(f"Team member{STAFF_ANSWER}👍👎")
+    await expect(staff_line).to_have_text(f"Team member{STAFF_ANSWER}HelpfulNot helpful")
     await customer.screenshot(path=artifacts / "5-customer-sees-staff-reply.png", full_page=True)
     await staff_line.get_by_role("button", name="Helpful", exact=True).click()
     await expect(staff_line.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(

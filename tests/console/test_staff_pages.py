@@ -165,7 +165,7 @@ async def test_chat_page_is_plain_html_with_live_region(client: httpx.AsyncClien
     page = await client.get("/")
     assert page.status_code == 200
     assert 'aria-live="polite"' in page.text
-    assert "/chat/sessions" in page.text and "sessionStorage" in page.text
+    assert "/chat/sessions" in page.text and "localStorage" in page.text
     assert '<label for="question"' in page.text
 
 
