@@ -46,6 +46,15 @@ def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return any(env.get(name, "").strip() for name in ENDPOINT_VARIABLES)
 
 
+def traces_url(env: Mapping[str, str]) -> str:
+    """Where spans are POSTed: the signal-specific variable as is, else `{endpoint}/v1/traces`
+    (the OTLP/HTTP rule the exporter applies to the process environment)."""
+    specific = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if specific:
+        return specific
+    return env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip().rstrip("/") + "/v1/traces"
+
+
 @dataclass
 class Tracing:
     """The process's tracer provider while tracing is on; `shutdown` flushes what is queued."""
@@ -84,15 +93,15 @@ def configure_tracing(
     environ: Mapping[str, str] | None = None, *, service_version: str = "0.1.0"
 ) -> Tracing | None:
     """Start the SDK and the OTLP/HTTP exporter when configured; None (and nothing started)
-    when not. The exporter reads its endpoint, headers and timeout from the `OTEL_*`
-    variables itself."""
+    when not. The endpoint comes from `environ` (default: the process's environment); the
+    exporter reads headers, timeout and compression from the `OTEL_*` variables itself."""
     env = os.environ if environ is None else environ
     if not tracing_enabled(env):
         return None
     service = env.get("OTEL_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
     resource = Resource.create({SERVICE_NAME: service, SERVICE_VERSION: service_version})
     provider = TracerProvider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(env))))
     genai.use_tracer(provider.get_tracer("triad", service_version))
     log.info("tracing on: OTLP/HTTP export as service %r", service)
     return Tracing(provider)
