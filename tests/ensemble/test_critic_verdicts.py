@@ -123,3 +123,22 @@ def test_a_reply_about_something_else_addresses_the_question_less() -> None:
     on_topic = judge("Do you have vegan options?", "Vegetarian and vegan guests can choose tofu.")
     off_topic = judge("Do you have vegan options?", "A $100 deposit secures the date.")
     assert on_topic.addresses > off_topic.addresses
+
+
+def test_applying_a_stated_rule_to_the_customers_situation_is_supported() -> None:
+    v = judge(
+        "Our party is 10 days away, can we still move it?",
+        "Rescheduling is free once if requested at least 72 hours before the event, "
+        "so with 10 days to go you are comfortably in time.",
+    )
+    assert statuses(v) == ["supported", "supported"]
+    assert v.deliverable
+
+
+def test_a_consequence_that_grants_something_new_is_not_supported() -> None:
+    v = judge(
+        "Our party is 10 days away, can we still move it?",
+        "Rescheduling is free once if requested at least 72 hours before the event, "
+        "so with 10 days to go a second move is complimentary too.",
+    )
+    assert statuses(v) == ["supported", "unsupported"]

@@ -46,6 +46,11 @@ _GREETING_RE = re.compile(
     re.IGNORECASE,
 )
 SCOPE_WORDS = frozenset({"many", "always", "whole", "unlimited", "every", "free", "guarantee"})
+PROMISE_WORDS = SCOPE_WORDS | frozenset(
+    {"complimentary", "included", "include", "includes", "discount", "discounted", "refund",
+     "refundable", "waive", "waived", "bonus", "extra", "guaranteed", "promise", "never"}
+)  # fmt: skip
+"""Words that grant the customer something: an application of a rule may not add one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,9 @@ class ClaimAnalysis:
     """Opens with a bare "No" ("No, you cannot."): it denies what the question asks."""
     question: bool = False
     abstains: bool = False
+    consequence: bool = False
+    """Continues the previous claim of its sentence with "so", "therefore", "which means":
+    it applies what that claim states to the customer's situation."""
 
     def negated_at(self, offset: int) -> bool:
         return any(a < offset < b for a, b in self.scopes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triad.ensemble.critic.analysis import SCOPE_WORDS, ClaimAnalysis
+from triad.ensemble.critic.analysis import PROMISE_WORDS, ClaimAnalysis
 from triad.ensemble.critic.binding import answer_to, names_of, question_names, swapped
 from triad.ensemble.critic.index import EvidenceIndex
 from triad.ensemble.critic.lists import check_list
@@ -140,6 +140,30 @@ def _missing(
     return None
 
 
+def _applies(
+    a: ClaimAnalysis,
+    novel: list[str],
+    facts: list[FactVerdict],
+    index: EvidenceIndex,
+    config: CriticConfig,
+) -> bool:
+    """A consequence drawn from a supported rule about the customer's own situation ("so
+    with two weeks to go you're well within that window"): it speaks of what the question
+    says, every value it states checks out, and what it adds is at most a couple of words
+    of judgement, none of them granting anything (no "free", "complimentary", "refund")."""
+    about_question = bool(a.stems & index.question_stems) or any(
+        any(f.same_value(q) for q in index.question_facts) for f in a.facts
+    )
+    granting = [t for t in a.content if t.lower in PROMISE_WORDS and not a.negated_at(t.start)]
+    return (
+        about_question
+        and not granting
+        and all(v.status == "supported" for v in facts)
+        and not any("-" in w for w in novel)
+        and len(novel) <= config.anchored_novel_tolerance
+    )
+
+
 def check_claim(
     a: ClaimAnalysis,
     facts: list[FactVerdict],
@@ -147,9 +171,11 @@ def check_claim(
     semantic: Semantic | None,
     config: CriticConfig,
     first: bool = False,
+    premise: bool = False,
 ) -> Outcome:
     """One claim's verdict (`facts` are the verdicts of `a.facts`, in order), and whether a
-    semantic similarity, not given yet, could still turn it into a pass."""
+    semantic similarity, not given yet, could still turn it into a pass. `premise`: the claim
+    draws a consequence ("so ...") from a supported claim just before it."""
     listed = check_list(a, index)
     if listed is not None and listed.status != "unsupported":
         status: ClaimStatus = "supported" if listed.status == "supported" else "contradicted"
@@ -194,16 +220,17 @@ def check_claim(
         return _verdict(a, "unsupported", reason, best_text, support * 0.5), False
     denial = is_denial(a)
     novel = novel_words(a, index)
+    applied = premise and _applies(a, novel, facts, index, config)
     anchored = denial or any(v.anchored for v in facts)
     tolerance = config.novel_tolerance + (config.anchored_novel_tolerance if anchored else 0)
-    strong = [w for w in novel if "-" in w or w in SCOPE_WORDS]
-    if strong or len(novel) > tolerance:
+    strong = [w for w in novel if "-" in w or w in PROMISE_WORDS]
+    if (strong or len(novel) > tolerance) and not applied:
         excusable = not strong and len(novel) <= tolerance + config.semantic_excuse_words
         if not (excusable and semantic is not None and sim >= config.novel_semantic_support):
             reason = f"adds what the evidence does not say: {', '.join((strong or novel)[:4])}"
             verdict = _verdict(a, "unsupported", reason, best_text, support * 0.5)
             return verdict, excusable and semantic is None
-    if not concrete and not denial:
+    if not concrete and not denial and not applied:
         close = semantic is not None and sim >= config.semantic_support
         if not close and cover < config.lexical_support - 1e-9:
             verdict = _verdict(
@@ -211,6 +238,8 @@ def check_claim(
             )
             return verdict, semantic is None
     reasons = "; ".join(v.reason for v in facts) or "its words and names are in the evidence"
+    if applied and not facts and (novel or cover < config.lexical_support - 1e-9):
+        reasons = "applies the rule just stated to the customer's situation"
     w = config.relevance_weight
     blended = (1 - w) * support + w * relevance(a, index)
     return _verdict(a, "supported", reasons, best_text, blended), False

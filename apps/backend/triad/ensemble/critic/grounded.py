@@ -8,6 +8,7 @@ embeddings; the async wrapper runs it in a worker thread when an embedder is att
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +34,10 @@ from triad.ensemble.critic.numbers import FactContext, FactVerdict, check_facts
 from triad.ensemble.critic.semantic import EmbeddingCache, EmbedFn, max_similarity
 
 _INDEX_CACHE_SIZE = 64
+_CONSEQUENCE_RE = re.compile(
+    r"[\s,;]*(?:so|therefore|thus|which\s+means(?:\s+that)?|meaning(?:\s+that)?)[\s,]*",
+    re.IGNORECASE,
+)
 SEMANTIC_CANDIDATES = 6
 
 
@@ -44,6 +49,12 @@ def _nearest(a: ClaimAnalysis, index: EvidenceIndex, k: int) -> list[int]:
         for i in index.containing(words)
     ]
     return [i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:k]]
+
+
+def _premise(a: ClaimAnalysis, before: list[tuple[ClaimVerdict, bool]]) -> bool:
+    """The claim draws a consequence from the claim just before it, which the evidence
+    supports."""
+    return a.consequence and bool(before) and before[-1][0].status == "supported"
 
 
 def _claim_score(v: ClaimVerdict) -> float:
@@ -110,9 +121,14 @@ class GroundedCritic:
         question = index.question_stems
         previous: frozenset[str] = frozenset()
         previous_names: frozenset[str] = frozenset()
+        last_end = -1
         for span in split_claims(answer):
             mine = [f for f in facts if span.start <= f.start < span.end]
             a = analyse_claim(span, mine)
+            a.consequence = last_end >= 0 and bool(
+                _CONSEQUENCE_RE.fullmatch(answer[last_end : span.start])
+            )
+            last_end = span.end
             words = frozenset(a.stems)
             names = frozenset(a.entity_stems)
             contexts = []
@@ -173,10 +189,12 @@ class GroundedCritic:
             analysed = self._analyse(text, index)
             found = iter(check_facts([c for _, cs in analysed for c in cs], index))
             claims[role] = [(a, [next(found) for _ in cs]) for a, cs in analysed]
-            outcomes[role] = [
-                check_claim(a, fv, index, None, self.config, first=i == 0)
-                for i, (a, fv) in enumerate(claims[role])
-            ]
+            outcomes[role] = []
+            for i, (a, fv) in enumerate(claims[role]):
+                premise = _premise(a, outcomes[role])
+                outcomes[role].append(
+                    check_claim(a, fv, index, None, self.config, first=i == 0, premise=premise)
+                )
         vectors: dict[str, NDArray[np.float32]] = {}
         meaning: dict[str, float] = {}
         always = self.config.semantic_mode == "always"
@@ -193,7 +211,10 @@ class GroundedCritic:
                 meaning = {r: float(vectors[r] @ whole[-1]) for r in roles}
             for (r, i), sem in zip(todo, semantic, strict=True):
                 a, fv = claims[r][i]
-                outcomes[r][i] = check_claim(a, fv, index, sem, self.config, first=i == 0)
+                premise = _premise(a, outcomes[r][:i])
+                outcomes[r][i] = check_claim(
+                    a, fv, index, sem, self.config, first=i == 0, premise=premise
+                )
         verdicts = {
             role: _answer_verdict(
                 [v for v, _ in out], [a for a, _ in claims[role]], index, meaning.get(role)

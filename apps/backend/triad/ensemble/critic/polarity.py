@@ -105,6 +105,21 @@ def confirmed(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
     return negates(a.negated_stems, index) or negates(denial_target(a), index)
 
 
+def _negates_subject(s: Sentence, subject: str) -> bool:
+    """A clause of `s` negates something about `subject`: the subject is in that clause, or
+    the negated clause has no subject of its own and continues the clause before it ("a
+    gratuity is suggested but not added automatically", not "shellfish is cooked on a
+    separate section, but the kitchen is not allergen-free")."""
+    for k, c in enumerate(s.clauses):
+        if not c.negated_stems:
+            continue
+        if subject in c.stems:
+            return True
+        if k and not c.positive_stems and subject in s.clauses[k - 1].stems:
+            return True
+    return False
+
+
 def negated_about(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
     """For an affirmative claim: an evidence sentence about the claim's most specific word
     (its subject) that negates something, while the claim's predicate is nowhere in it
@@ -118,7 +133,7 @@ def negated_about(a: ClaimAnalysis, index: EvidenceIndex) -> Sentence | None:
     subject = min(known, key=lambda w: (sum(p.df.get(w, 0) for p, _ in index.parts), w))
     for i in sorted(index.containing({subject})):
         s = index.sentences[i]
-        if subject not in s.subject or not any(c.negated_stems for c in s.clauses):
+        if subject not in s.subject or not _negates_subject(s, subject):
             continue
         if words - s.stems - s.context:
             return s
