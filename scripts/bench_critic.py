@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import machine
+from benchlib import machine, replace_block
 from rich.console import Console
 from rich.progress import Progress
 
@@ -35,6 +36,9 @@ from triad.settings import PROJECT_ROOT, Settings
 
 BENCH_DATABASE = "triad_bench"
 SECTION = "## Grounded critic"
+SECTION_BEGIN, SECTION_END = "<!-- critic:begin -->", "<!-- critic:end -->"
+LEGACY_END = re.compile(r"\n(?:## |<!-- (?!critic:))")
+"""Where a critic section without its own markers ends: the next section."""
 INTRO = (
     "Pairwise accuracy: the grounded answer wins its pair (a tie counts as wrong). Detection: "
     "each answer judged alone is flagged when a claim is unsupported or contradicted; balanced "
@@ -227,7 +231,8 @@ def run(cases: list[Case], critic: GroundedCritic) -> dict[str, Any]:
 def write_section(
     doc: Path, data: str, command: str, semantic: str, report: dict[str, dict[str, Any]]
 ) -> None:
-    """Replace this data file's block of the critic section; every other line stays."""
+    """Replace this data file's block inside the critic section's markers (or add it at the
+    section's end); every other line of the document stays where it was."""
     keys = list(report["all"])
     rows = [f"| slice | {' | '.join(keys)} |", "|---" * (len(keys) + 1) + "|"]
     rows += [f"| {name} | {' | '.join(str(m[k]) for k in keys)} |" for name, m in report.items()]
@@ -246,19 +251,30 @@ def write_section(
         *rows,
         end,
     ])  # fmt: skip
-    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{INTRO}\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    if SECTION in text and SECTION_BEGIN not in text:
+        start = text.index(SECTION)
+        stop = LEGACY_END.search(text, start)
+        cut = stop.start() if stop else len(text)
+        legacy, rest = text[start:cut].strip("\n"), text[cut:].lstrip("\n")
+        text = f"{text[:start]}{SECTION_BEGIN}\n{legacy}\n{SECTION_END}\n\n{rest}"
+        doc.write_text(text, encoding="utf-8")
+    body = critic_section(text)
+    if begin in body and end in body:
+        body = body[: body.index(begin)] + block + body[body.index(end) + len(end) :]
     else:
-        head, _, tail = text.partition(SECTION)
-        nxt = tail.find("\n## ")
-        cut = len(tail) if nxt < 0 else nxt
-        tail = tail[:cut].rstrip("\n") + "\n\n" + block + "\n" + tail[cut:]
-        text = head + SECTION + tail
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text.rstrip("\n") + "\n")
+        body = body.rstrip("\n") + "\n\n" + block + "\n"
+    body = body.strip("\n")
+    section = f"{SECTION_BEGIN}\n{body}\n{SECTION_END}"
+    replace_block(doc, SECTION_BEGIN, SECTION_END, section)
+
+
+def critic_section(text: str) -> str:
+    """The critic section's text between its markers, or a new section (one written before the
+    markers existed is wrapped in them first)."""
+    if SECTION_BEGIN in text and SECTION_END in text:
+        return text[text.index(SECTION_BEGIN) + len(SECTION_BEGIN) : text.index(SECTION_END)]
+    return f"{SECTION}\n\n{INTRO}\n"
 
 
 def make_critic(semantic: str) -> GroundedCritic:
