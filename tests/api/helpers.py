@@ -14,6 +14,20 @@ GROUNDED = (
     "We do not serve wagyu beef. You can choose chicken, shrimp, NY strip steak, salmon or tofu."
 )
 HALLUCINATED = "Yes, we serve wagyu beef for $20 extra per plate."
+"""Against GROUNDED this is a refuted second answer: the turn is sent (a training signal, not a
+staff case). Against itself nothing is deliverable: a holding reply, and staff are asked."""
+HALF_TRUE = (
+    "You can choose chicken, shrimp, NY strip steak, salmon or tofu. "
+    "Wagyu beef is a premium upgrade."
+)
+"""One supported claim and one made up: not deliverable, so with HALLUCINATED beside it the
+customer gets the holding reply and staff see both answers (hold_and_escalate)."""
+NOT_IN_KNOWLEDGE = "I don't have that information in the knowledge base."
+"""An honest abstention: sent to the customer, and staff follow up (send_and_escalate)."""
+FILET_UPGRADE = "We do not serve wagyu beef. Filet mignon is a +$5 upgrade per plate."
+LOBSTER_UPGRADE = "We do not serve wagyu beef. Lobster tail is a +$15 upgrade per plate."
+"""Two deliverable answers that state no price in common: they disagree on a fact, so the
+winner is sent and staff settle it (send_and_escalate, consensus below the threshold)."""
 
 
 def script_roles(runtime: Runtime, teacher: str, student: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from tests.api.helpers import GROUNDED, HALLUCINATED, open_session, script_roles
+from tests.api.helpers import HALF_TRUE, HALLUCINATED, open_session, script_roles
 from triad.auth.sessions import SESSION_COOKIE, create_session
 from triad.auth.users import create_user
 from triad.runtime import Runtime
@@ -43,14 +43,19 @@ async def sign_in(app: FastAPI, *, email: str, role: str) -> SignedIn:
 
 
 async def escalated_turn(client: httpx.AsyncClient, runtime: Runtime) -> tuple[str, dict[str, str]]:
-    """A customer turn where teacher and student disagree (grounded vs made up): it escalates."""
-    script_roles(runtime, GROUNDED, HALLUCINATED)
+    """A customer turn that escalates: neither answer is deliverable (the teacher's lists the
+    proteins but makes up a wagyu upgrade, the student claims wagyu for $20 extra), so the
+    customer gets the holding reply and staff see both answers, supported and failed claims.
+
+    (A grounded teacher beside a hallucinating student no longer escalates: the teacher's answer
+    is sent and the student's is a training signal.)"""
+    script_roles(runtime, HALF_TRUE, HALLUCINATED)
     sid, auth = await open_session(client)
     turn = await client.post(
         f"/chat/sessions/{sid}/messages", json={"content": ESCALATING_QUESTION}, headers=auth
     )
     assert turn.status_code == 200, turn.text
-    assert turn.json()["status"] != "answered", turn.json()
+    assert turn.json()["status"] == "pending_staff", turn.json()
     return sid, auth
 
 
