@@ -96,7 +96,7 @@ async def test_claim_lessons_count_unsupported_claims_and_all_approved_are_liste
 ) -> None:
     await _at(
         session, BEFORE,
-        await ask(client, runtime, GROUNDED, HALLUCINATED),  # 2 answers, 1 wagyu claim
+        await ask(client, runtime, GROUNDED, HALLUCINATED),  # 2 answers, 1 wagyu claim; sent
         await ask(client, runtime, DOWN, DOWN, "Wagyu for a wedding?"),  # no answer; escalated
     )  # fmt: skip
     disagreement = await _approved(session, "disagreement", ["wagyu"])
@@ -117,6 +117,9 @@ async def test_claim_lessons_count_unsupported_claims_and_all_approved_are_liste
     claims = effects[disagreement.id]
     assert claims.measure == "unsupported_claims"
     assert (claims.before.answers, claims.before.errors) == (2, 1)
-    escalated = effects[escalation.id]  # both turns went to staff (the first: low consensus)
-    assert (escalated.before.answers, escalated.before.errors) == (2, 2)
+    # only the unanswered turn went to staff: the first sent the teacher's grounded answer, the
+    # student's wrong one being a training signal, not a staff case
+    escalated = effects[escalation.id]
+    assert (escalated.before.answers, escalated.before.errors) == (2, 1)
+    assert escalated.before.rate == 0.5
     assert escalated.title == "escalation lesson"

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tests.analytics.seed import ask, open_chat, staff_reply
-from tests.api.helpers import GROUNDED, HALLUCINATED
+from tests.api.helpers import GROUNDED, HALLUCINATED, NOT_IN_KNOWLEDGE
 from tests.conftest import TEST_DATABASE
 from triad.cli import app
 from triad.runtime import Runtime
@@ -45,16 +45,17 @@ async def _invoke(*args: str) -> Result:
 
 @pytest.fixture
 async def signals(client: httpx.AsyncClient, runtime: Runtime, demo: None) -> dict[str, int]:
-    """Two conversations, four signals:
+    """Two conversations, five signals:
 
-    1 (Sarah's): teacher clean, student hallucinates; escalated, answered by staff (gold)
+    1 (Sarah's): the teacher finds no answer in the knowledge base, the student hallucinates;
+      the abstention is sent and escalated, answered by staff (gold)
     2 (Sarah's, follow-up): both hallucinate (held, no staff answer yet)
-    5 (Sarah's, third question): teacher clean, student hallucinates (critic winner)
-    3: teacher clean, student hallucinates (critic winner, nobody from staff)
+    5 (Sarah's, third question): teacher clean, student hallucinates (critic winner, sent)
+    3: teacher clean, student hallucinates (critic winner, sent: nobody from staff)
     4: both clean (nothing to reject)
     """
     sarah = await open_chat(client)
-    first = await ask(client, runtime, GROUNDED, HALLUCINATED, INTRO, chat=sarah)
+    first = await ask(client, runtime, NOT_IN_KNOWLEDGE, HALLUCINATED, INTRO, chat=sarah)
     await staff_reply(client, first, GOLD)
     held = await ask(client, runtime, HALLUCINATED, HALLUCINATED, "So can I get wagyu?", chat=sarah)
     critic = await ask(client, runtime, GROUNDED, HALLUCINATED, "Is wagyu on the menu?")
@@ -94,6 +95,7 @@ async def test_dpo_pairs(signals: dict[str, int], tmp_path: Path) -> None:
     later = by_message[signals["later"]]["prompt"]
     history = later[later.index("Conversation so far:") :]
     assert history.startswith("Conversation so far:\nCustomer: Hi, my name is [NAME].")
+    assert f"\nAssistant: {NOT_IN_KNOWLEDGE}\n" in history  # sent, and staff followed up
     assert "\nStaff: Hi [NAME], we do not serve wagyu" in history
     assert "\nCustomer: So can I get wagyu?\n" in history
     assert history.endswith("\n\nCustomer: Which steak then?")

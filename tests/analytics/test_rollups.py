@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
-from tests.analytics.scenario import four_turns
+from tests.analytics.scenario import five_turns
 from tests.analytics.seed import STUDENT_MODEL, TEACHER_MODEL, place
 from tests.conftest import TEST_DATABASE
 from triad.analytics.rollups import KEYS, MEASURES, rollup_day
@@ -40,7 +40,7 @@ async def _rows(session: AsyncSession) -> dict[tuple[str, str, str], dict[str, A
 async def seeded(
     client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
 ) -> list[int]:
-    return await four_turns(client, runtime, session, at=NOON_MAR10)
+    return await five_turns(client, runtime, session, at=NOON_MAR10)
 
 
 async def test_counts_are_exact(
@@ -57,16 +57,20 @@ async def test_counts_are_exact(
     teacher = rows[("teacher", "scripted", TEACHER_MODEL)]
     assert (teacher["day"], teacher["tenant"], teacher["agent"]) == (MAR10, "demo", "menu")
     counts = ("turns", "answers", "errors", "wins", "losses", "ties", "unsupported")
-    assert [teacher[n] for n in counts] == [4, 4, 0, 2, 0, 2, 1]
-    assert [teacher[n] for n in ("escalations", "thumbs_up", "thumbs_down")] == [2, 1, 1]
+    # the teacher: B and D won, A, C and E tied; C hallucinated
+    assert [teacher[n] for n in counts] == [5, 5, 0, 2, 0, 3, 1]
+    # C held and E sent with staff asked (B, with only the student wrong, was just sent);
+    # thumbs up on A and E and down on B are the teacher's, whose text was sent; C's holding
+    # reply is nobody's
+    assert [teacher[n] for n in ("escalations", "thumbs_up", "thumbs_down")] == [2, 2, 1]
     student = rows[("student", "scripted", STUDENT_MODEL)]
-    assert [student[n] for n in counts] == [3, 3, 0, 0, 1, 2, 2]
+    assert [student[n] for n in counts] == [4, 4, 0, 0, 1, 3, 2]
     assert [student[n] for n in ("escalations", "thumbs_up", "thumbs_down")] == [2, 0, 0]
     failed = rows[("student", "local", "smollm2-135m")]
     assert [failed[n] for n in counts] == [1, 0, 1, 0, 1, 0, 0]
     assert failed["escalations"] == 0
-    # consensus: A 0.955, B 0.2, C 0.55, D 0.925 (the critic's, stored per turn)
-    assert teacher["consensus_sum"] == pytest.approx(0.955 + 0.2 + 0.55 + 0.925, abs=1e-6)
+    # consensus: A 1.0, B 0.8, C 0.0, D 0.75, E 0.4333 (the critic's, stored per turn)
+    assert teacher["consensus_sum"] == pytest.approx(1.0 + 0.8 + 0.0 + 0.75 + 0.4333, abs=1e-6)
     assert student["consensus_sum"] + failed["consensus_sum"] == pytest.approx(
         teacher["consensus_sum"]
     )
@@ -99,8 +103,8 @@ async def test_days_are_business_days_and_stale_groups_go(
     assert days == [
         (date(2026, 3, 9), "student", "smollm2-135m", 1),
         (date(2026, 3, 9), "teacher", TEACHER_MODEL, 1),
-        (MAR10, "student", STUDENT_MODEL, 3),
-        (MAR10, "teacher", TEACHER_MODEL, 3),
+        (MAR10, "student", STUDENT_MODEL, 4),
+        (MAR10, "teacher", TEACHER_MODEL, 4),
     ]
 
 

@@ -11,10 +11,16 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.analytics.scenario import four_turns
+from tests.analytics.scenario import UPGRADE_QUESTION, five_turns
 from tests.analytics.seed import STUDENT_MODEL, TEACHER_MODEL, ask, place
 from tests.api.conftest import ADMIN_HEADERS, STAFF_HEADERS
-from tests.api.helpers import GROUNDED, HALLUCINATED
+from tests.api.helpers import (
+    FILET_UPGRADE,
+    GROUNDED,
+    HALLUCINATED,
+    LOBSTER_UPGRADE,
+    NOT_IN_KNOWLEDGE,
+)
 from triad.analytics.rollups import rollup_day
 from triad.db.models import DailyRollup, Lesson
 from triad.routing.breaker import Permit
@@ -27,8 +33,8 @@ TZ = "America/Los_Angeles"
 async def seeded(
     client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
 ) -> list[int]:
-    """The four turns of `tests.analytics.scenario`, today."""
-    return await four_turns(client, runtime, session)
+    """The five turns of `tests.analytics.scenario`, today."""
+    return await five_turns(client, runtime, session)
 
 
 @pytest.mark.parametrize(
@@ -54,15 +60,19 @@ async def test_win_rates_live_by_role(client: httpx.AsyncClient, seeded: list[in
     assert body["group_by"] == ["role"] and body["timezone"] == TZ
     rows = {r["role"]: r for r in body["rows"]}
     teacher, student = rows["teacher"], rows["student"]
-    assert (teacher["wins"], teacher["losses"], teacher["ties"]) == (2, 0, 2)
-    assert teacher["win_rate"] == 0.5 and teacher["hallucination_rate"] == 0.25
-    assert teacher["escalation_rate"] == 0.5 and teacher["answers"] == 4
-    # the student: B lost, C and A tied, D failed (an error and a loss)
-    assert (student["wins"], student["losses"], student["ties"]) == (0, 2, 2)
-    assert (student["answers"], student["errors"]) == (3, 1)
+    # the teacher: B and D won, A, C and E tied, C hallucinated; C and E went to staff
+    assert (teacher["wins"], teacher["losses"], teacher["ties"]) == (2, 0, 3)
+    assert teacher["win_rate"] == 0.4 and teacher["hallucination_rate"] == 0.2
+    assert teacher["escalation_rate"] == 0.4 and teacher["answers"] == 5
+    # the student: B lost, A, C and E tied, D failed (an error and a loss)
+    assert (student["wins"], student["losses"], student["ties"]) == (0, 2, 3)
+    assert (student["answers"], student["errors"]) == (4, 1)
     assert student["win_rate"] == 0.0
-    assert student["hallucination_rate"] == pytest.approx(2 / 3, abs=1e-6)
-    assert teacher["mean_consensus"] == pytest.approx((0.955 + 0.2 + 0.55 + 0.925) / 4, abs=1e-6)
+    assert student["hallucination_rate"] == 0.5  # B and C
+    assert student["escalation_rate"] == 0.4  # C and E, of five turns
+    assert teacher["mean_consensus"] == pytest.approx(
+        (1.0 + 0.8 + 0.0 + 0.75 + 0.4333) / 5, abs=1e-6
+    )
     assert teacher["day"] is None and teacher["model"] is None
 
 
@@ -97,7 +107,7 @@ async def test_rolled_up_days_come_from_the_rollups(
     rows = {(r["day"], r["role"]): r for r in body["rows"]}
     assert rows[(day.isoformat(), "teacher")]["wins"] == 7  # the stored row, not a recount
     live = [r for (d, role), r in rows.items() if d != day.isoformat() and role == "teacher"]
-    assert [(r["turns"], r["wins"], r["ties"]) for r in live] == [(3, 2, 1)]
+    assert [(r["turns"], r["wins"], r["ties"]) for r in live] == [(4, 2, 2)]  # B, C, D, E
 
 
 @pytest.mark.parametrize(
@@ -124,10 +134,10 @@ async def test_histogram_bins_add_up_to_the_turns(
     response = await client.get("/admin/api/consensus-histogram?bins=4", headers=ADMIN_HEADERS)
     assert response.status_code == 200, response.text
     body = response.json()
-    # consensus: A 0.955, B 0.2, C 0.55, D 0.925
-    assert [b["turns"] for b in body["bins"]] == [1, 0, 1, 2]
+    # consensus: A 1.0 (the last bin is closed), B 0.8, C 0.0, D 0.75, E 0.4333
+    assert [b["turns"] for b in body["bins"]] == [1, 1, 0, 3]
     assert [b["lower"] for b in body["bins"]] == [0.0, 0.25, 0.5, 0.75]
-    assert body["turns"] == 4 == sum(b["turns"] for b in body["bins"])
+    assert body["turns"] == 5 == sum(b["turns"] for b in body["bins"])
     other = await client.get("/admin/api/consensus-histogram?agent=pricing", headers=ADMIN_HEADERS)
     assert other.json()["turns"] == 0
     bad = await client.get("/admin/api/consensus-histogram?bins=0", headers=ADMIN_HEADERS)
@@ -140,13 +150,22 @@ async def test_disagreements_are_the_low_consensus_turns(
     response = await client.get("/admin/api/disagreements?limit=5", headers=ADMIN_HEADERS)
     assert response.status_code == 200, response.text
     found = response.json()
-    assert [d["message_id"] for d in found] == [seeded[2], seeded[1]]  # C then B, newest first
-    b = found[1]
-    assert b["question"] == "Is wagyu on the menu?"
+    # under the 0.7 threshold: E then C, newest first (B, D and A were trusted enough to send)
+    assert [d["message_id"] for d in found] == [seeded[4], seeded[2]]
+    e, c = found
+    assert e["question"] == UPGRADE_QUESTION
+    assert e["answers"] == {"teacher": FILET_UPGRADE, "student": LOBSTER_UPGRADE}
+    assert e["decision"] == "send_and_escalate" and e["consensus"] == pytest.approx(0.4333)
+    assert c["answers"] == {"teacher": HALLUCINATED, "student": HALLUCINATED}
+    assert c["decision"] == "hold_and_escalate" and c["consensus"] == 0.0
+    wider = await client.get("/admin/api/disagreements?limit=3&below=0.99", headers=ADMIN_HEADERS)
+    assert [d["message_id"] for d in wider.json()] == [seeded[4], seeded[3], seeded[2]]
+    every = await client.get("/admin/api/disagreements?limit=5&below=0.99", headers=ADMIN_HEADERS)
+    b = every.json()[-1]  # B: sent, the refuted student a training signal (consensus 0.8)
+    assert b["message_id"] == seeded[1] and b["question"] == "Is wagyu on the menu?"
     assert b["answers"] == {"teacher": GROUNDED, "student": HALLUCINATED}
-    assert b["decision"] == "send_and_escalate" and b["consensus"] == pytest.approx(0.2)
-    one = await client.get("/admin/api/disagreements?limit=1&below=0.99", headers=ADMIN_HEADERS)
-    assert [d["message_id"] for d in one.json()] == [seeded[3]]
+    assert b["decision"] == "send" and b["consensus"] == pytest.approx(0.8)
+    assert len(every.json()) == 4  # A (consensus 1.0) is not below 0.99
 
 
 async def test_provider_health(
@@ -163,7 +182,7 @@ async def test_provider_health(
     assert models["openai:gpt-4o-mini"]["reopens_in_s"] > 0
     local = models["local:smollm2-135m"]
     assert local["circuit"] == "closed"
-    assert (local["calls"], local["errors"], local["error_rate"]) == (4, 1, 0.25)
+    assert (local["calls"], local["errors"], local["error_rate"]) == (5, 1, 0.2)
     assert local["p95_latency_ms"] is not None
     assert models["anthropic:claude-haiku-4-5"]["calls"] == 0  # skipped, never called
 
@@ -257,7 +276,9 @@ async def test_lesson_effects_lists_every_approved_lesson_with_its_measure(
     client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
 ) -> None:
     reviewed = datetime.now(UTC) - timedelta(days=1)
-    turn = await ask(client, runtime, GROUNDED, HALLUCINATED)  # 1 wagyu claim, escalated
+    # 1 wagyu claim (the student's); escalated, because the teacher finds no answer in the
+    # knowledge base (a grounded teacher beside it would be sent without staff)
+    turn = await ask(client, runtime, NOT_IN_KNOWLEDGE, HALLUCINATED)
     await place(session, turn, reviewed - timedelta(days=2))
     claims, escalations, proposed = (
         Lesson(
