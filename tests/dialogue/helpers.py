@@ -33,7 +33,13 @@ async def ask(client: httpx.AsyncClient, question: str) -> dict[str, Any]:
 
 
 async def seed_wagyu(runtime: Runtime, client: httpx.AsyncClient, turns: int = 1) -> None:
-    """Turns where the teacher is grounded and the student claims wagyu is served."""
+    """Turns where the teacher is grounded and the student claims wagyu is served.
+
+    The teacher's answer is sent (the student's is a training signal, not a staff case), and a
+    sent reply would be reused from the turn cache: without it every turn asks both models, so
+    each seeded turn (and any later one of the test) is a fresh case of the student's mistake.
+    """
+    runtime.turn_cache = None
     script_roles(runtime, GROUNDED, HALLUCINATED)
     for _ in range(turns):
         await ask(client, WAGYU_QUESTION)
