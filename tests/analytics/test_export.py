@@ -12,12 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner, Result
 
 from tests.analytics.seed import ask, open_chat, staff_reply
 from tests.api.helpers import GROUNDED, HALLUCINATED, NOT_IN_KNOWLEDGE
 from tests.conftest import TEST_DATABASE
 from triad.cli import app
+from triad.db.models import Candidate
 from triad.runtime import Runtime
 from triad.settings import get_settings
 
@@ -109,7 +112,9 @@ async def test_dpo_pairs(signals: dict[str, int], tmp_path: Path) -> None:
     assert "no rejected answer with unsupported claims" in result.output  # the clean turn
 
 
-async def test_sft_pairs_and_the_quality_bar(signals: dict[str, int], tmp_path: Path) -> None:
+async def test_sft_pairs_and_the_quality_bar(
+    signals: dict[str, int], tmp_path: Path, session: AsyncSession
+) -> None:
     out = tmp_path / "sft.jsonl"
     result = await _invoke("export-signals", str(out), "--format", "sft", "--since", "2020-01-01")
     assert result.exit_code == 0, result.output
@@ -120,6 +125,14 @@ async def test_sft_pairs_and_the_quality_bar(signals: dict[str, int], tmp_path: 
     )
     assert {line["completion"] for line in lines} == {GOLD.replace("Sarah", "[NAME]"), GROUNDED}
 
+    # A winner with no failed claim but a claim the critic could not verify scores below 1.0;
+    # the quality bar drops it, while a staff answer (gold) is never scored.
+    await session.execute(
+        update(Candidate)
+        .where(Candidate.message_id.in_([signals["critic"], signals["clean"], signals["later"]]))
+        .values(score=0.9)
+    )
+    await session.commit()
     strict = tmp_path / "strict.jsonl"
     result = await _invoke("export-signals", str(strict), "--format", "sft", "--min-score", "0.95")
     assert result.exit_code == 0, result.output

@@ -30,7 +30,7 @@ def run(critic: GroundedCritic, answers: dict[str, str]) -> CriticResult:
 def test_two_agreeing_grounded_answers_give_high_consensus(critic: GroundedCritic) -> None:
     result = run(critic, {"teacher": GROUNDED, "student": AGREEING})
     assert all(v.clean for v in result.verdicts.values())
-    assert result.agreement > 0.6
+    assert result.agreement is not None and result.agreement > 0.6
     assert result.consensus >= 0.7
     assert result.winner in ("teacher", "student")
 

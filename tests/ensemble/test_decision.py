@@ -29,7 +29,7 @@ def verdict(*claims: ClaimVerdict, addresses: float = 0.8, **extra: object) -> A
         claims=list(claims),
         unsupported_claims=failed,
         addresses=addresses,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
