@@ -30,7 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 EMBEDDING_DIM = 384
@@ -178,6 +178,41 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = _now()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key for the machine APIs (`/v1`, `/llm/complete`), stored only as a SHA-256.
+
+    `allowed_models` null means every model; `budget_usd` is spent over the last `budget_days`
+    days (null: ever); `rpm_limit` is requests per sliding minute (null: no limit).
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    allowed_models: Mapped[list[Any] | None] = mapped_column()
+    budget_usd: Mapped[float | None] = mapped_column(Float)
+    budget_days: Mapped[int | None] = mapped_column(Integer)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimit(Base):
+    """One sliding window (sign-ins per address, sessions per address, calls per key): the
+    times of the hits still inside it, so every replica counts the same requests."""
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    hits: Mapped[list[datetime]] = mapped_column(ARRAY(DateTime(timezone=True)), default=list)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 # --- experiments -----------------------------------------------------------------------------
@@ -512,6 +547,10 @@ class ProviderCall(Base):
         ForeignKey("experiments.id", ondelete="SET NULL"), index=True
     )
     experiment_arm: Mapped[str | None] = mapped_column(String(64))
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    """The machine-API key the call was made for; null for chat turns and anonymous calls."""
     created_at: Mapped[datetime] = _now()
 
 
