@@ -240,7 +240,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, dict[str, float]]
     # Every request tries the 503 primary: retries off, breaker and health demotion never act.
     blind = {
         "retry": {"max_attempts": 1},
-        "breaker": {"failures": 10_000},
+        "breaker": {"enabled": False},
         "health": {"min_samples": 1_000_000},
     }
     failover = router_for({PRIMARY: down, BACKUP: ok}, registry, [PRIMARY, BACKUP], **blind)
@@ -270,7 +270,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, dict[str, float]]
         registry,
         [PRIMARY, BACKUP],
         retry={"max_attempts": 1},
-        breaker={"failures": 0, "cooldown_s": 86_400},
+        breaker={"min_calls": 1, "open_s": 86_400, "max_open_s": 86_400},
     )
     await tripped.route(KEY, REQUEST)  # one 503 opens the primary's breaker for a day
     assert tripped.breakers[PRIMARY].state == "open"

@@ -172,7 +172,7 @@ async def test_provider_health(
     client: httpx.AsyncClient, runtime: Runtime, seeded: list[int]
 ) -> None:
     breaker = runtime.router.breakers["openai:gpt-4o-mini"]
-    for _ in range(runtime.routing.breaker.failures + 1):
+    for _ in range(breaker.policy.min_calls):
         breaker.failure(Permit.CALL)
     response = await client.get("/admin/api/providers/health", headers=ADMIN_HEADERS)
     assert response.status_code == 200, response.text

@@ -25,6 +25,8 @@ EXTRACTIVE = "extractive:passages"
 
 KEY = RouteKey(task_type="qa", priority="medium")
 REQUEST = CompletionRequest(messages=[ChatMessage(role="user", content="hello?")], timeout_s=30)
+ONE_FAILURE_OPENS = {"min_calls": 1, "open_s": 300, "max_open_s": 300, "probes": 1}
+"""A breaker that opens on its first failure for 300 s and closes on one good probe."""
 
 
 @dataclass

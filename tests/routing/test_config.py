@@ -16,8 +16,10 @@ from triad.settings import Settings
 def test_the_shipped_config_loads_and_names_only_registry_models() -> None:
     config = RoutingConfig.from_yaml(Settings().routing_config)
     config.check_models(REGISTRY)
-    assert config.breaker.failures == 5 and config.breaker.window_s == 60
-    assert config.breaker.cooldown_s == 300
+    assert config.breaker.failure_ratio == 0.5 and config.breaker.min_calls == 20
+    assert config.breaker.open_s == 5 and config.breaker.enabled
+    assert config.breaker.for_model(LOCAL).open_s == 10, "per-model open period"
+    assert config.retry.hedge_after_s == 4 and config.retry.for_model(LOCAL).hedge_after_s is None
     assert config.role_priority == {"teacher": "high", "student": "medium"}
     assert config.degraded_disclaimer.strip()
 
@@ -39,6 +41,26 @@ def test_unknown_model_is_named_with_the_known_ones() -> None:
             "routes:\n  default: {low: [a:b], medium: [a:b], high: [a:b]}\n"
             "breaker: {failures: 5, cooldown: 10}\n",
             "cooldown",
+        ),
+        (
+            "routes:\n  default: {low: [a:b], medium: [a:b], high: [a:b]}\n"
+            "breaker: {open_s: 120}\n",
+            "max_open_s",
+        ),
+        (
+            "routes:\n  default: {low: [a:b], medium: [a:b], high: [a:b]}\n"
+            "breaker: {models: {'a:b': {failure_ratio: 1.5}}}\n",
+            "failure_ratio",
+        ),
+        (
+            "routes:\n  default: {low: [a:b], medium: [a:b], high: [a:b]}\n"
+            "breaker: {models: {'a:b': {open_s: 600}}}\n",
+            "models.a:b",
+        ),
+        (
+            "routes:\n  default: {low: [a:b], medium: [a:b], high: [a:b]}\n"
+            "retry: {models: {'a:b': {deadline_s: 5}}}\n",
+            "deadline_s",
         ),
         ("routes: [\n", "cannot read"),
     ],

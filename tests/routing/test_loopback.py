@@ -13,7 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 import openai
 import pytest
 
-from tests.routing.helpers import KEY, LOCAL, OPENAI, FakeTime, make_router, routing
+from tests.routing.helpers import (
+    KEY,
+    LOCAL,
+    ONE_FAILURE_OPENS,
+    OPENAI,
+    FakeTime,
+    make_router,
+    routing,
+)
 from tests.support.loopback import LoopbackServer, Reply
 from triad.providers import OpenAIProvider
 from triad.providers.base import ChatMessage, CompletionRequest
@@ -148,7 +156,7 @@ async def test_an_open_breaker_sends_nothing_upstream(
 ) -> None:
     server.always(Reply.error(503))
     router, time = router_for(
-        adapters, retry={"max_attempts": 1}, breaker={"failures": 1, "cooldown_s": 300}
+        adapters, retry={"max_attempts": 1}, breaker={**ONE_FAILURE_OPENS, "min_calls": 2}
     )
     for _ in range(2):
         with pytest.raises(RoutingFailedError):

@@ -11,6 +11,7 @@ from tests.routing.helpers import (
     EXTRACTIVE,
     KEY,
     LOCAL,
+    ONE_FAILURE_OPENS,
     OPENAI,
     PREMIUM,
     REQUEST,
@@ -256,7 +257,7 @@ async def test_every_attempt_is_reported_to_metrics() -> None:
 
 async def test_an_open_breaker_skips_before_the_budget_is_asked() -> None:
     guard = Guard(set())
-    config = routing(breaker={"failures": 0}, retry={"max_attempts": 1})
+    config = routing(breaker=ONE_FAILURE_OPENS, retry={"max_attempts": 1})
     primary = ScriptedProvider(down())
     router, time = make_router(
         {OPENAI: primary, LOCAL: ScriptedProvider("ok")}, config, budget=guard

@@ -12,6 +12,7 @@ import pytest
 from tests.routing.helpers import (
     KEY,
     LOCAL,
+    ONE_FAILURE_OPENS,
     OPENAI,
     REQUEST,
     make_router,
@@ -81,7 +82,7 @@ async def test_falls_back_until_a_stream_starts_without_retrying() -> None:
 
 async def test_an_open_breaker_is_skipped_at_no_cost() -> None:
     primary = ScriptedProvider(down())
-    config = routing(breaker={"failures": 0, "window_s": 60, "cooldown_s": 300})
+    config = routing(breaker=ONE_FAILURE_OPENS)
     router, streams = streaming({OPENAI: primary, LOCAL: ScriptedProvider("ok")}, config=config)
     await drain(await streams.open(KEY, REQUEST))
     assert router.breakers[OPENAI].state == "open"
@@ -93,7 +94,7 @@ async def test_an_open_breaker_is_skipped_at_no_cost() -> None:
 
 async def test_a_failure_after_the_first_token_is_raised_and_counted() -> None:
     breaks = BreaksAfter()
-    config = routing(breaker={"failures": 0, "window_s": 60, "cooldown_s": 300})
+    config = routing(breaker=ONE_FAILURE_OPENS)
     router, streams = streaming({OPENAI: breaks, LOCAL: ScriptedProvider("x")}, config=config)
     stream = await streams.open(KEY, REQUEST)
     seen: list[str] = []

@@ -6,10 +6,11 @@ typo or an unknown model id fails when the process starts, not on the first cust
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triad.config_files import load_yaml_model
 from triad.providers.registry import ModelRegistry
@@ -20,27 +21,111 @@ TIER_RANK = {"premium": 0, "standard": 1, "local": 2}
 """Lower is better; an answer from a higher rank than the route's first eligible is degraded."""
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
+P = TypeVar("P", bound=BaseModel)
+
+
+def _with_override(policy: P, override: BaseModel | None) -> P:
+    """`policy` with the fields `override` sets, validated (so an override cannot break it)."""
+    if override is None:
+        return policy
+    merged = policy.model_dump(exclude={"models"}) | override.model_dump(exclude_unset=True)
+    return type(policy).model_validate(merged)
+
+
+def _check_overrides(policy: BaseModel, overrides: Mapping[str, BaseModel]) -> None:
+    for model_id, override in overrides.items():
+        try:
+            _with_override(policy, override)
+        except ValidationError as exc:
+            raise ValueError(f"models.{model_id}: {exc}") from None
+
+
+class RetryOverride(BaseModel):
+    """One model's own retry settings; unset fields keep the policy's (the deadline is the
+    request's, so it cannot be set per model)."""
+
+    model_config = _Strict
+
+    max_attempts: int | None = Field(default=None, ge=1, le=10)
+    base_s: float | None = Field(default=None, gt=0, le=60)
+    cap_s: float | None = Field(default=None, gt=0, le=600)
+    hedge_after_s: float | None = Field(default=None, gt=0, le=600)
+
+
+class BreakerOverride(BaseModel):
+    """One model's own breaker settings; unset fields keep the policy's."""
+
+    model_config = _Strict
+
+    enabled: bool | None = None
+    window_s: float | None = Field(default=None, gt=0, le=86_400)
+    min_calls: int | None = Field(default=None, ge=1, le=100_000)
+    failure_ratio: float | None = Field(default=None, gt=0, le=1)
+    open_s: float | None = Field(default=None, gt=0, le=86_400)
+    max_open_s: float | None = Field(default=None, gt=0, le=86_400)
+    probes: int | None = Field(default=None, ge=1, le=1000)
 
 
 class RetryPolicy(BaseModel):
-    """Retries of one model: full-jitter exponential backoff, all of it under one deadline."""
+    """Retries and hedges of one model: full-jitter exponential backoff, a parallel duplicate
+    of a call that stays silent, all of it under one deadline."""
 
     model_config = _Strict
 
-    max_attempts: int = Field(default=3, ge=1, le=10, description="calls per model, first included")
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="calls per model, the first and any hedge included"
+    )
     base_s: float = Field(default=0.25, gt=0, le=60)
     cap_s: float = Field(default=8.0, gt=0, le=600)
     deadline_s: float = Field(default=60.0, gt=0, le=3600, description="whole request, all models")
+    hedge_after_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="a call without an answer this long gets a parallel duplicate; None: never",
+    )
+    models: dict[str, RetryOverride] = Field(default_factory=dict)
+
+    def for_model(self, model_id: str) -> RetryPolicy:
+        """This policy with `model_id`'s own settings applied."""
+        return _with_override(self, self.models.get(model_id))
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> Self:
+        _check_overrides(self, self.models)
+        return self
 
 
 class BreakerPolicy(BaseModel):
-    """Opens after MORE than `failures` provider failures within `window_s`; probes later."""
+    """Opens when at least `failure_ratio` of the last `window_s` seconds' calls failed, once
+    they number `min_calls`; stays open `open_s` (doubling after each failed probe round, up to
+    `max_open_s`), then lets `probes` calls through and closes when they all succeed."""
 
     model_config = _Strict
 
-    failures: int = Field(default=5, ge=0, le=10_000)
-    window_s: float = Field(default=60.0, gt=0, le=86_400)
-    cooldown_s: float = Field(default=300.0, gt=0, le=86_400)
+    enabled: bool = True
+    window_s: float = Field(default=30.0, gt=0, le=86_400)
+    min_calls: int = Field(default=20, ge=1, le=100_000)
+    failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    open_s: float = Field(default=5.0, gt=0, le=86_400)
+    max_open_s: float = Field(default=60.0, gt=0, le=86_400)
+    probes: int = Field(default=3, ge=1, le=1000)
+    models: dict[str, BreakerOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _open_at_most_max(self) -> Self:
+        if self.open_s > self.max_open_s:
+            raise ValueError(f"open_s {self.open_s:g} is above max_open_s {self.max_open_s:g}")
+        return self
+
+    def for_model(self, model_id: str) -> BreakerPolicy:
+        """This policy with `model_id`'s own settings applied."""
+        return _with_override(self, self.models.get(model_id))
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> Self:
+        _check_overrides(self, self.models)
+        return self
 
 
 class HealthPolicy(BaseModel):
@@ -113,6 +198,7 @@ class RoutingConfig(BaseModel):
         named = {m for route in self.routes.values() for ids in route.values() for m in ids}
         named |= set(self.fallbacks)
         named |= {m for chain in self.fallbacks.values() for m in chain}
+        named |= set(self.retry.models) | set(self.breaker.models)
         return named
 
     def check_models(self, registry: ModelRegistry) -> None:

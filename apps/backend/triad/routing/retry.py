@@ -30,6 +30,14 @@ class Backoff:
     def __init__(self, policy: RetryPolicy, rng: Callable[[], float]) -> None:
         self.policy = policy
         self._rng = rng
+        self._models: dict[str, Backoff] = {}
+
+    def for_model(self, model_id: str) -> Backoff:
+        """The backoff of one model: the policy with that model's own settings."""
+        if model_id not in self._models:
+            own = self.policy.for_model(model_id)
+            self._models[model_id] = self if own is self.policy else Backoff(own, self._rng)
+        return self._models[model_id]
 
     def ceiling(self, retry: int) -> float:
         """The longest wait before retry `retry` (0-based)."""

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from triad import metrics
 from triad.errors import (
@@ -34,7 +34,7 @@ from triad.errors import (
 from triad.observability import genai
 from triad.providers.base import Completion, CompletionRequest, Provider
 from triad.providers.registry import ModelRegistry
-from triad.routing.breaker import Breakers
+from triad.routing.breaker import Breakers, Permit
 from triad.routing.config import TIER_RANK, RoutingConfig
 from triad.routing.health import HealthBook
 from triad.routing.retry import Backoff
@@ -240,7 +240,7 @@ class Router:
         record = AttemptRecord(candidate.model_id, position, "error", reason=candidate.reason)
         if isinstance(provider, MissingCredentialError):
             return _skipped_key(record, provider), None
-        breaker, health = self.breakers[candidate.model_id], self.health[candidate.model_id]
+        breaker = self.breakers[candidate.model_id]
         permit = breaker.acquire()  # before the budget, which reserves spend for allowed calls
         if permit is None:
             record.outcome, record.error_type = "skipped_breaker", "CircuitOpen"
@@ -255,58 +255,120 @@ class Router:
                 record.error = verdict.reason or f"budget {verdict.budget} refused this model"
                 return record, None
         started = self._clock()
-        calls = 0
-        while True:
-            if permit is None:
-                permit = breaker.acquire()
-                if permit is None:  # another caller's failure opened it while we waited
-                    record.reason += "; stopped: the circuit opened"
-                    break
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                breaker.release(permit)
-                if calls == 0:
-                    record.error_type = "DeadlineExceeded"
-                    record.error = "the request's deadline passed before this model was called"
-                break
-            calls += 1
-            call_started = self._clock()
-            try:
-                with genai.provider_call(
-                    candidate.model_id, request, position=position, retry=calls - 1
-                ) as span:
-                    done = await self._call(provider, request, remaining)
-                    genai.record_call(span, done, candidate.model_id)
-            except ProviderError as exc:
-                error: ProviderError = exc
-            except MissingCredentialError as exc:
-                breaker.release(permit)
-                return _skipped_key(record, exc), None
-            except BaseException:
-                breaker.release(permit)
-                raise
-            else:
-                breaker.success(permit)
-                health.record(True, (self._clock() - call_started) * 1000)
-                return record, self._account(record, request, done, started, calls - 1)
-            if counts_against_provider(error):
-                breaker.failure(permit)
-                health.record(False, (self._clock() - call_started) * 1000)
-            else:
-                breaker.success(permit)
-            permit = None
-            record.error_type, record.error = type(error).__name__, str(error)
-            if breaker.state == "open":
-                record.reason += "; stopped: the circuit opened"
-                break
-            decision = self.backoff.decide(error, calls - 1, deadline - self._clock())
-            if decision.delay_s is None:
-                record.reason += f"; stopped: {decision.why}"
-                break
-            await self._sleep(decision.delay_s)
+        done, calls = await self._calls(provider, request, record, permit, deadline)
+        if record.outcome == "skipped_key":
+            return record, None
+        if done is not None:
+            return record, self._account(record, request, done, started, calls - 1)
         record.retry_count = max(calls - 1, 0)
         record.latency_ms = (self._clock() - started) * 1000
         return record, None
+
+    async def _calls(
+        self,
+        provider: Provider,
+        request: CompletionRequest,
+        record: AttemptRecord,
+        permit: Permit | None,
+        deadline: float,
+    ) -> tuple[Completion | None, int]:
+        """One model's calls for one request, at most `max_attempts` of them: a retry after a
+        retryable failure (backoff or Retry-After), a hedge (a parallel duplicate) after a call
+        stays silent for `hedge_after_s`; the first answer wins and the others are cancelled.
+        Returns the answer (None: the model gave up) and how many calls were made."""
+        model_id, position = record.model_id, record.position
+        breaker, health = self.breakers[model_id], self.health[model_id]
+        backoff = self.backoff.for_model(model_id)
+        hedge_after, most = backoff.policy.hedge_after_s, backoff.policy.max_attempts
+        flight: dict[asyncio.Task[Completion], tuple[Permit, float]] = {}
+        calls = 0
+        launch_at: float | None = self._clock()  # when the next call starts; None: no more
+        hedging = False  # the next call is a hedge (not a retry)
+        stopped: str | None = None
+        try:
+            while True:
+                now = self._clock()
+                if launch_at is not None and now >= launch_at:
+                    launch_at = None
+                    permit = permit or breaker.acquire()
+                    if permit is None:
+                        stopped = "the circuit opened"
+                    elif deadline - now <= 0:
+                        breaker.release(permit)
+                        permit = None
+                        if calls == 0:
+                            record.error_type = "DeadlineExceeded"
+                            record.error = "the deadline passed before this model was called"
+                    else:
+                        if hedging:
+                            record.reason += f"; hedged after {hedge_after:g}s"
+                        calls += 1
+                        call = self._traced(
+                            provider, request, deadline - now, model_id, position, calls - 1
+                        )
+                        flight[asyncio.ensure_future(call)] = (permit, now)
+                        permit = None
+                        hedging = hedge_after is not None and calls < most
+                        if hedging and hedge_after is not None:
+                            launch_at = now + hedge_after
+                if not flight:
+                    if launch_at is None:
+                        break
+                    await self._sleep(max(0.0, launch_at - self._clock()))
+                    continue
+                finished = await _first(flight, launch_at, self._clock, self._sleep)
+                for task in finished:
+                    call_permit, call_started = flight.pop(task)
+                    latency_ms = (self._clock() - call_started) * 1000
+                    error = task.exception()
+                    if error is None:
+                        breaker.success(call_permit)
+                        health.record(True, latency_ms)
+                        return task.result(), calls
+                    if not isinstance(error, ProviderError):
+                        breaker.release(call_permit)
+                        if isinstance(error, MissingCredentialError):
+                            _skipped_key(record, error)
+                            return None, 0
+                        raise error
+                    if counts_against_provider(error):
+                        breaker.failure(call_permit)
+                        health.record(False, latency_ms)
+                    else:
+                        breaker.success(call_permit)
+                    record.error_type, record.error = type(error).__name__, str(error)
+                    if breaker.state == "open":
+                        launch_at, stopped = None, "the circuit opened"
+                        continue
+                    decision = backoff.decide(error, calls - 1, deadline - self._clock())
+                    if decision.delay_s is None:
+                        launch_at, stopped = None, decision.why
+                    else:  # a retry, in place of any hedge that was due
+                        launch_at, hedging, stopped = self._clock() + decision.delay_s, False, None
+        finally:
+            if permit is not None:
+                breaker.release(permit)
+            for task, (call_permit, _) in flight.items():
+                task.cancel()
+                breaker.release(call_permit)
+            await asyncio.gather(*flight, return_exceptions=True)
+        if stopped is not None:
+            record.reason += f"; stopped: {stopped}"
+        return None, calls
+
+    async def _traced(
+        self,
+        provider: Provider,
+        request: CompletionRequest,
+        remaining: float,
+        model_id: str,
+        position: int,
+        retry: int,
+    ) -> Completion:
+        with genai.provider_call(model_id, request, position=position, retry=retry) as span:
+            done = await self._call(provider, request, remaining)
+            genai.record_call(span, done, model_id)
+        return done
 
     async def _call(
         self, provider: Provider, request: CompletionRequest, remaining: float
@@ -367,6 +429,23 @@ class Router:
             await self.cache.store(key, request, routed)
         except Exception:
             log.exception("response cache store failed; the answer is still served")
+
+
+async def _first(
+    flight: Collection[asyncio.Task[Completion]], until: float | None, clock: Clock, sleep: Sleep
+) -> set[asyncio.Task[Completion]]:
+    """The calls that have finished, waiting for one or (when given) until `until`."""
+    waiting: set[asyncio.Future[Any]] = set(flight)
+    timer = None
+    if until is not None:
+        timer = asyncio.ensure_future(sleep(max(0.0, until - clock())))
+        waiting.add(timer)
+    try:
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return {task for task in flight if task in done}
 
 
 def _skipped_key(record: AttemptRecord, exc: MissingCredentialError) -> AttemptRecord:
