@@ -95,17 +95,24 @@ async def test_a_failed_hedge_is_retried_while_the_hung_call_waits() -> None:
     assert primary.cancelled == 1
 
 
-async def test_hedges_count_towards_max_attempts_and_the_deadline_still_holds() -> None:
+async def test_one_hedge_beside_max_attempts_and_the_deadline_still_holds() -> None:
     primary, backup = Silent(HANG), Silent("backup answers")
     started = time.monotonic()
     routed = await router({OPENAI: primary, LOCAL: backup}, hedge_after_s=0.05).route(
         KEY, REQUEST.model_copy(update={"timeout_s": 0.4})
     )
-    assert primary.calls == 3, "the first call and two hedges, no more"
-    assert routed.model_id == LOCAL and time.monotonic() - started < 2.0
+    assert primary.calls == 4, "the first call, one hedge of it, two retries; no more"
+    assert routed.model_id == LOCAL and time.monotonic() - started < 3.0
     first = routed.attempts[0]
     assert first.outcome == "error" and first.error_type == "ProviderTimeoutError"
-    assert first.reason.count("hedged after") == 2
+    assert first.reason.count("hedged after") == 1 and first.retry_count == 3
+
+
+async def test_a_hung_call_hedged_then_failing_retries_still_get_their_attempts() -> None:
+    down = ProviderUnavailableError("HTTP 500")
+    primary = Silent(HANG, down, down, "the last attempt answers")
+    routed = await router({OPENAI: primary}, hedge_after_s=0.05).route(KEY, REQUEST)
+    assert routed.completion.text == "the last attempt answers" and primary.calls == 4
 
 
 async def test_retry_after_is_waited_within_the_deadline() -> None:
@@ -133,3 +140,16 @@ async def test_a_cancelled_route_cancels_its_calls_and_frees_the_probe() -> None
         await task
     assert primary.cancelled == 2, "the call and its hedge were cancelled"
     assert breaker.acquire() is Permit.PROBE, "their probe slots were given back"
+
+
+async def test_a_model_with_a_fast_history_is_hedged_early() -> None:
+    """Twice a recent p95 of a few milliseconds is below hedge_min_s: the hedge comes then,
+    not after hedge_after_s (which only holds while the model has no history)."""
+    primary = Silent(*["fast"] * 5, HANG, "the hedge answers")
+    routes = router({OPENAI: primary}, hedge_after_s=30, hedge_min_s=0.05)
+    for _ in range(5):
+        await routes.route(KEY, REQUEST)
+    started = time.monotonic()
+    routed = await routes.route(KEY, REQUEST)
+    assert routed.completion.text == "the hedge answers"
+    assert time.monotonic() - started < 1.0 and "hedged after 0.05s" in routed.attempts[0].reason

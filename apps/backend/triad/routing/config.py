@@ -50,6 +50,8 @@ class RetryOverride(BaseModel):
     base_s: float | None = Field(default=None, gt=0, le=60)
     cap_s: float | None = Field(default=None, gt=0, le=600)
     hedge_after_s: float | None = Field(default=None, gt=0, le=600)
+    hedge_min_s: float | None = Field(default=None, gt=0, le=600)
+    max_hedges: int | None = Field(default=None, ge=0, le=5)
 
 
 class BreakerOverride(BaseModel):
@@ -67,13 +69,13 @@ class BreakerOverride(BaseModel):
 
 
 class RetryPolicy(BaseModel):
-    """Retries and hedges of one model: full-jitter exponential backoff, a parallel duplicate
-    of a call that stays silent, all of it under one deadline."""
+    """Retries and hedges of one model: full-jitter exponential backoff after a failure, a
+    parallel duplicate of a call that stays silent, all of it under one deadline."""
 
     model_config = _Strict
 
     max_attempts: int = Field(
-        default=3, ge=1, le=10, description="calls per model, the first and any hedge included"
+        default=3, ge=1, le=10, description="calls per model after failures, the first included"
     )
     base_s: float = Field(default=0.25, gt=0, le=60)
     cap_s: float = Field(default=8.0, gt=0, le=600)
@@ -83,6 +85,16 @@ class RetryPolicy(BaseModel):
         gt=0,
         le=600,
         description="a call without an answer this long gets a parallel duplicate; None: never",
+    )
+    hedge_min_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=600,
+        description="the earliest hedge: once the model has a recent p95, the hedge comes at "
+        "twice that p95, within hedge_min_s..hedge_after_s",
+    )
+    max_hedges: int = Field(
+        default=1, ge=0, le=5, description="parallel duplicates per model call, beyond attempts"
     )
     models: dict[str, RetryOverride] = Field(default_factory=dict)
 

@@ -35,7 +35,7 @@ from triad.observability import genai
 from triad.providers.base import Completion, CompletionRequest, Provider
 from triad.providers.registry import ModelRegistry
 from triad.routing.breaker import Breakers, Permit
-from triad.routing.config import TIER_RANK, RoutingConfig
+from triad.routing.config import TIER_RANK, RetryPolicy, RoutingConfig
 from triad.routing.health import HealthBook
 from triad.routing.retry import Backoff
 from triad.routing.tokens import account
@@ -272,16 +272,18 @@ class Router:
         permit: Permit | None,
         deadline: float,
     ) -> tuple[Completion | None, int]:
-        """One model's calls for one request, at most `max_attempts` of them: a retry after a
-        retryable failure (backoff or Retry-After), a hedge (a parallel duplicate) after a call
-        stays silent for `hedge_after_s`; the first answer wins and the others are cancelled.
-        Returns the answer (None: the model gave up) and how many calls were made."""
+        """One model's calls for one request: the first, a retry after each retryable failure
+        (backoff or Retry-After) up to `max_attempts` calls, and up to `max_hedges` hedges (a
+        parallel duplicate of a call that has been silent for `hedge_after_s`, so a hung
+        connection costs seconds, not the deadline). The first answer wins; the calls still out
+        are cancelled. Returns the answer (None: the model gave up) and how many calls were
+        made."""
         model_id, position = record.model_id, record.position
         breaker, health = self.breakers[model_id], self.health[model_id]
         backoff = self.backoff.for_model(model_id)
-        hedge_after, most = backoff.policy.hedge_after_s, backoff.policy.max_attempts
+        hedge_after, hedges = self._hedge_delay(model_id, backoff.policy), backoff.policy.max_hedges
         flight: dict[asyncio.Task[Completion], tuple[Permit, float]] = {}
-        calls = 0
+        calls = attempts = 0  # every call made; those that were not hedges
         launch_at: float | None = self._clock()  # when the next call starts; None: no more
         hedging = False  # the next call is a hedge (not a retry)
         stopped: str | None = None
@@ -302,13 +304,16 @@ class Router:
                     else:
                         if hedging:
                             record.reason += f"; hedged after {hedge_after:g}s"
+                            hedges -= 1
+                        else:
+                            attempts += 1
                         calls += 1
                         call = self._traced(
                             provider, request, deadline - now, model_id, position, calls - 1
                         )
                         flight[asyncio.ensure_future(call)] = (permit, now)
                         permit = None
-                        hedging = hedge_after is not None and calls < most
+                        hedging = hedge_after is not None and hedges > 0
                         if hedging and hedge_after is not None:
                             launch_at = now + hedge_after
                 if not flight:
@@ -340,7 +345,7 @@ class Router:
                     if breaker.state == "open":
                         launch_at, stopped = None, "the circuit opened"
                         continue
-                    decision = backoff.decide(error, calls - 1, deadline - self._clock())
+                    decision = backoff.decide(error, attempts - 1, deadline - self._clock())
                     if decision.delay_s is None:
                         launch_at, stopped = None, decision.why
                     else:  # a retry, in place of any hedge that was due
@@ -355,6 +360,18 @@ class Router:
         if stopped is not None:
             record.reason += f"; stopped: {stopped}"
         return None, calls
+
+    def _hedge_delay(self, model_id: str, policy: RetryPolicy) -> float | None:
+        """How long a call may stay silent before its hedge: twice the model's recent p95
+        (when its health window has enough calls), within hedge_min_s..hedge_after_s."""
+        if policy.hedge_after_s is None:
+            return None
+        health = self.health[model_id]
+        p95_ms = health.p95_ms
+        if p95_ms is None or health.samples < self.config.health.min_samples:
+            return policy.hedge_after_s
+        wait = min(policy.hedge_after_s, max(policy.hedge_min_s, 2 * p95_ms / 1000))
+        return round(wait, 2)
 
     async def _traced(
         self,
