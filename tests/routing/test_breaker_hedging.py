@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 
 import pytest
 
 from tests.routing.helpers import KEY, LOCAL, OPENAI, REGISTRY, REQUEST, provider_for, routing
 from triad.errors import ProviderUnavailableError, RateLimitedError
-from triad.providers.base import Completion, CompletionRequest, Provider
+from triad.providers.base import Completion, CompletionRequest, Provider, StreamChunk
 from triad.routing.breaker import Permit
 from triad.routing.router import Router, RoutingFailedError
+from triad.routing.streaming import StreamRouter
 
 HANG = "hang"
 
@@ -153,3 +154,27 @@ async def test_a_model_with_a_fast_history_is_hedged_early() -> None:
     routed = await routes.route(KEY, REQUEST)
     assert routed.completion.text == "the hedge answers"
     assert time.monotonic() - started < 1.0 and "hedged after 0.05s" in routed.attempts[0].reason
+
+
+class SilentStream(Silent):
+    """Streams: the same steps, a text yielded word by word."""
+
+    can_stream = True
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamChunk, None]:
+        done = await self.complete(request)
+        for word in done.text.split():
+            yield StreamChunk(text=word + " ")
+        yield StreamChunk(finish_reason="stop")
+
+
+async def test_a_silent_stream_is_hedged_and_the_hedge_is_streamed() -> None:
+    primary = SilentStream(HANG, "the hedge streams")
+    routes = router({OPENAI: primary}, hedge_after_s=0.05)
+    streams = StreamRouter(routes, provider_for({OPENAI: primary}))
+    started = time.monotonic()
+    stream = await streams.open(KEY, REQUEST)
+    text = "".join([chunk.text async for chunk in stream.chunks])
+    assert text == "the hedge streams " and time.monotonic() - started < 1.0
+    assert primary.calls == 2 and primary.cancelled == 1, "the silent stream was closed"
+    assert "hedged after 0.05s" in stream.attempts[0].reason and stream.model_id == OPENAI

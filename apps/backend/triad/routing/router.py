@@ -281,7 +281,7 @@ class Router:
         model_id, position = record.model_id, record.position
         breaker, health = self.breakers[model_id], self.health[model_id]
         backoff = self.backoff.for_model(model_id)
-        hedge_after, hedges = self._hedge_delay(model_id, backoff.policy), backoff.policy.max_hedges
+        hedge_after, hedges = self.hedge_delay(model_id, backoff.policy), backoff.policy.max_hedges
         flight: dict[asyncio.Task[Completion], tuple[Permit, float]] = {}
         calls = attempts = 0  # every call made; those that were not hedges
         launch_at: float | None = self._clock()  # when the next call starts; None: no more
@@ -361,7 +361,7 @@ class Router:
             record.reason += f"; stopped: {stopped}"
         return None, calls
 
-    def _hedge_delay(self, model_id: str, policy: RetryPolicy) -> float | None:
+    def hedge_delay(self, model_id: str, policy: RetryPolicy) -> float | None:
         """How long a call may stay silent before its hedge: twice the model's recent p95
         (when its health window has enough calls), within hedge_min_s..hedge_after_s."""
         if policy.hedge_after_s is None:

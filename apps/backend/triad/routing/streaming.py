@@ -3,10 +3,12 @@
 A stream cannot be retried or moved to another model once the caller has seen a token, so the
 router's rules apply up to the first token only: the same plan (`Router.plan`), the same skips
 (missing key, budget, open breaker) and the same breaker and health bookkeeping. Each model gets
-one try to start streaming: the backoff loop stays in `Router`, and a model whose stream does
-not start falls back at once, which is also what a caller waiting on a stream wants. After the
-first token, a failure ends the stream with the typed error; the attempt is recorded as failed
-with the tokens it had already produced.
+one try to start streaming (the backoff loop stays in `Router`, and a model whose stream does
+not start falls back at once, which is also what a caller waiting on a stream wants), plus the
+router's hedge: a stream with no first token after `Router.hedge_delay` gets a second one of
+the same model, the first to yield a token is kept and the other closed. After the first token,
+a failure ends the stream with the typed error; the attempt is recorded as failed with the
+tokens it had already produced.
 """
 
 from __future__ import annotations
@@ -96,6 +98,18 @@ async def _head(
     raise MalformedResponseError(
         f"{model_id} ended its stream before its first chunk", provider=provider, model=model
     )
+
+
+async def _opened(
+    provider: Provider, request: CompletionRequest, timeout_s: float, model_id: str
+) -> tuple[AsyncGenerator[StreamChunk, None], list[StreamChunk]]:
+    """One stream of `provider`, read up to its first token; closed again if that fails."""
+    chunks = provider.stream(request)
+    try:
+        return chunks, await _head(chunks, timeout_s, model_id)
+    except BaseException:
+        await chunks.aclose()
+        raise
 
 
 class StreamRouter:
@@ -221,32 +235,56 @@ class StreamRouter:
             record.error = f"circuit open; next probe in {breaker.reopens_in_s:.0f}s"
             return None
         timeout_s = min(request.timeout_s, remaining)
-        chunks = provider.stream(request.model_copy(update={"timeout_s": timeout_s}))
+        streamed = request.model_copy(update={"timeout_s": timeout_s})
+        policy = self.router.backoff.for_model(model_id).policy
+        hedge_s = self.router.hedge_delay(model_id, policy) if policy.max_hedges else None
         started = self._clock()
+        tries = {asyncio.ensure_future(_opened(provider, streamed, timeout_s, model_id)): permit}
         try:
-            head = await _head(chunks, timeout_s, model_id)
-        except ProviderError as exc:
-            await chunks.aclose()
-            record.latency_ms = (self._clock() - started) * 1000
-            record.error_type, record.error = type(exc).__name__, str(exc)
-            if counts_against_provider(exc):
-                breaker.failure(permit)
-                health.record(False, record.latency_ms)
-            else:
-                breaker.success(permit)
+            while tries:
+                wait_s = hedge_s if hedge_s is not None and hedge_s < timeout_s else None
+                done, _ = await asyncio.wait(
+                    tries, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:  # silent past the hedge delay: one more stream of this model
+                    hedge_s = None
+                    second = breaker.acquire()
+                    if second is not None:
+                        record.reason += f"; hedged after {wait_s:g}s"
+                        hedge = _opened(provider, streamed, timeout_s - (wait_s or 0), model_id)
+                        tries[asyncio.ensure_future(hedge)] = second
+                    continue
+                for task in done:
+                    try_permit = tries.pop(task)
+                    error = task.exception()
+                    if error is None:
+                        breaker.success(try_permit)
+                        health.record(True, (self._clock() - started) * 1000)
+                        record.reason += "; streamed"
+                        chunks, head = task.result()
+                        return provider, head, chunks, started
+                    if isinstance(error, MissingCredentialError):
+                        breaker.release(try_permit)
+                        _skip_key(record, error)
+                        return None
+                    if not isinstance(error, ProviderError):
+                        breaker.release(try_permit)
+                        raise error
+                    record.latency_ms = (self._clock() - started) * 1000
+                    record.error_type, record.error = type(error).__name__, str(error)
+                    if counts_against_provider(error):
+                        breaker.failure(try_permit)
+                        health.record(False, record.latency_ms)
+                    else:
+                        breaker.success(try_permit)
             return None
-        except MissingCredentialError as exc:
-            breaker.release(permit)
-            _skip_key(record, exc)
-            return None
-        except BaseException:
-            breaker.release(permit)
-            await chunks.aclose()
-            raise
-        breaker.success(permit)
-        health.record(True, (self._clock() - started) * 1000)
-        record.reason += "; streamed"
-        return provider, head, chunks, started
+        finally:
+            for task, try_permit in tries.items():
+                task.cancel()
+                breaker.release(try_permit)
+            for outcome in await asyncio.gather(*tries, return_exceptions=True):
+                if isinstance(outcome, tuple):  # a loser that had started too: close it
+                    await outcome[0].aclose()
 
     async def _follow(
         self,
