@@ -17,9 +17,6 @@ from triad.db.models import CriticEvaluation, Escalation, TrainingSignal
 from triad.errors import ProviderUnavailableError
 from triad.runtime import Runtime
 
-pytestmark = pytest.mark.usefixtures("demo")
-
-
 def script_student(runtime: Runtime, *items: str | BaseException) -> None:
     """Only the student is scripted; the configured teacher (extractive offline) answers."""
     profile = runtime.config.active(runtime.settings.ensemble_profile)
@@ -73,6 +70,7 @@ async def test_the_grounded_answer_is_sent_and_the_wrong_student_is_not(
     wrong_student: str,
     must: list[str],
     never: list[str],
+    demo: None,
 ) -> None:
     script_student(runtime, wrong_student)
     body = await turn(client, question)
@@ -97,7 +95,12 @@ async def test_the_grounded_answer_is_sent_and_the_wrong_student_is_not(
     ],
 )
 async def test_the_offline_teacher_answers_the_question(
-    client: httpx.AsyncClient, runtime: Runtime, question: str, must: list[str], never: list[str]
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    question: str,
+    must: list[str],
+    never: list[str],
+    demo: None,
 ) -> None:
     script_student(runtime, "I am not sure.")
     body = await turn(client, question)
@@ -110,7 +113,7 @@ async def test_the_offline_teacher_answers_the_question(
 
 
 async def test_a_failed_role_is_a_single_answer_never_full_agreement(
-    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession
+    client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
 ) -> None:
     script_student(runtime, ProviderUnavailableError("scripted outage"))
     body = await turn(client, "Do you serve wagyu beef?")

@@ -9,7 +9,7 @@ import pytest
 from tests.support.scripted import ScriptedProvider
 from triad.agents.rules import BusinessRules, load_rules
 from triad.ensemble.config import EnsembleConfig, Profile, RoleConfig
-from triad.ensemble.core import LLMEnsemble, TurnContext
+from triad.ensemble.core import LLMEnsemble, TurnContext, unsaid
 from triad.ensemble.critic import GroundedCritic
 from triad.errors import InputError, ProviderUnavailableError
 from triad.knowledge.embedding import Embedder
@@ -186,3 +186,21 @@ async def test_unknown_agent_is_input_error(rules: BusinessRules, critic: Ground
     ensemble = _ensemble(rules, critic, ScriptedProvider("x"), ScriptedProvider("x"))
     with pytest.raises(InputError, match="unknown agent 'astrology'"):
         await ensemble.generate_with_consensus("hi", CONTEXT, "astrology", None)
+
+
+def test_booking_notes_never_repeat_what_the_reply_says() -> None:
+    reply = "Events can start between 11:00 AM and 8:00 PM; 10:00 AM is outside that window."
+    notes = [
+        "To book, we still need the date and address. "
+        "Events can start between 11:00 AM and 8:00 PM; 10:00 AM is outside that window.",
+        "Oakland is outside our service area.",
+    ]
+    assert unsaid(notes, reply) == [
+        "To book, we still need the date and address.",
+        "Oakland is outside our service area.",
+    ]
+    assert (
+        unsaid(["Oakland is outside our service area."], "Oakland is outside our service area.")
+        == []
+    )
+    assert unsaid([], reply) == []

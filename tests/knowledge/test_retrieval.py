@@ -127,3 +127,33 @@ async def test_passages_convert_to_context_passages(demo: AsyncSession, embedder
         chunk_id=passages[0].chunk_id,
         score=passages[0].score,
     )
+
+
+async def test_outside_lets_the_best_passages_of_other_documents_join(
+    demo: AsyncSession, embedder: Embedder
+) -> None:
+    question = "Do I need to supply plates and utensils?"
+    menu_only = await retrieve(
+        demo, question, tenant="demo", embedder=embedder, sources=["menu.md", "pricing.md"]
+    )
+    assert {p.source for p in menu_only} <= {"menu.md", "pricing.md"}
+    assert not any("utensils" in p.text for p in menu_only)
+
+    preferred = await retrieve(
+        demo,
+        question,
+        tenant="demo",
+        embedder=embedder,
+        sources=["menu.md", "pricing.md"],
+        outside=2,
+    )
+    joined = [p for p in preferred if p.source not in ("menu.md", "pricing.md")]
+    assert joined and all(p.source == "booking.md" for p in joined)
+    assert any("plates and utensils" in p.text for p in joined)
+    assert len(joined) <= 2 and len(preferred) == 5
+    # the other passages are still the agent's own, its best one among them
+    own = [p.chunk_id for p in preferred if p.source in ("menu.md", "pricing.md")]
+    assert own[0] == menu_only[0].chunk_id
+
+    with pytest.raises(InputError, match="outside"):
+        await retrieve(demo, question, tenant="demo", embedder=embedder, outside=-1)

@@ -103,11 +103,13 @@ async def answer_turn(
     lessons: Sequence[str] = (),
     now: datetime | None = None,
     cache: TurnCache | None = None,
+    api_key_id: int | None = None,
 ) -> TurnOutcome:
     """Run the ensemble on a customer message and store the whole turn in one transaction.
 
     With a `cache`, a first question may be answered by a checked reply stored earlier, and a
     clean `send` reply is stored for later (the rules are in `conversations.cached_turns`).
+    `api_key_id` (a `/v1` turn) goes on the turn's provider_calls rows.
     """
     if not text.strip():
         raise InputError("message content must not be blank")
@@ -129,6 +131,7 @@ async def answer_turn(
             lessons=lessons,
             now=now,
             cache=cache,
+            api_key_id=api_key_id,
         )
         genai.record_turn(span, turn.result, question=text, cached=turn.cached)
     return turn
@@ -147,13 +150,14 @@ async def _answer_as(
     lessons: Sequence[str],
     now: datetime | None,
     cache: TurnCache | None,
+    api_key_id: int | None = None,
 ) -> TurnOutcome:
     """The turn once its agent is chosen (the body of `answer_turn`'s invoke_agent span)."""
     if not lessons:
         lessons = await approved_lessons_for(
             session, conversation.tenant, chosen, text, embedder, lesson_limit
         )
-    now = now or datetime.now()
+    now = now or datetime.now(UTC)  # booking rules convert it to the tenant's clock
     past = await history(session, conversation.id)
 
     async def retriever(query: str, sources: Sequence[str]) -> tuple[list[Passage], int]:
@@ -165,6 +169,7 @@ async def _answer_as(
                 embedder=embedder,
                 sources=sources,
                 k=ensemble.config.retrieval_k,
+                outside=ensemble.config.retrieval_outside,
             )
             version = await current_knowledge_version(session, conversation.tenant)
             genai.record_retrieval(span, passages, version)
@@ -197,7 +202,14 @@ async def _answer_as(
         hit = await cache.lookup(session, scope)
         if hit is not None and hit.consensus >= ensemble.config.consensus_threshold:
             return await _answer_from_cache(
-                session, conversation, text, hit=hit, scope=scope, cache=cache, user_id=user_id
+                session,
+                conversation,
+                text,
+                hit=hit,
+                scope=scope,
+                cache=cache,
+                user_id=user_id,
+                api_key_id=api_key_id,
             )
     context = TurnContext(
         retriever=retriever,
@@ -215,6 +227,7 @@ async def _answer_as(
             customer_text=text,
             result=result,
             user_id=user_id,
+            api_key_id=api_key_id,
         )
         if cache is not None and scope is not None:
             await store_checked_turn(
@@ -246,6 +259,7 @@ async def _answer_from_cache(
     scope: CacheScope,
     cache: TurnCache,
     user_id: str | None,
+    api_key_id: int | None = None,
 ) -> TurnOutcome:
     """Record a turn served by a stored checked reply, in one transaction."""
     try:
@@ -258,6 +272,7 @@ async def _answer_from_cache(
             scope=scope,
             cache=cache,
             user_id=user_id,
+            api_key_id=api_key_id,
         )
         conversation.updated_at = datetime.now(UTC)
         await session.commit()

@@ -56,6 +56,8 @@ class EnsembleConfig(BaseModel):
     profiles: dict[str, Profile]
     consensus_threshold: float = Field(default=0.7, ge=0, le=1)
     retrieval_k: int = Field(default=5, ge=1, le=20)
+    retrieval_outside: int = Field(default=2, ge=0, le=20)
+    """A passage outside the agent's sources joins when it is among this many best overall."""
     holding_reply: str = (
         "Thanks for your question! A team member will confirm shortly and reply right here."
     )

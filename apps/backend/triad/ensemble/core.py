@@ -7,6 +7,7 @@ result goes out as a value the chat service records in one transaction.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -191,7 +192,7 @@ class LLMEnsemble:
             raise InputError(f"unknown agent '{agent_name}'; known: {sorted(self.rules.agents)}")
         spec = self.rules.agents[agent_name]
         passages, knowledge_version = await context.retriever(prompt, spec.sources)
-        quote = self._quote(prompt, context.history) if agent_name != "menu" else None
+        quote = self._quote(prompt, context.history)
         tool_facts = (quote.facts() if quote else []) + context.notes
         facts = self.rules.facts() + tool_facts
         arm = context.experiment.choice if context.experiment else None
@@ -260,8 +261,8 @@ class LLMEnsemble:
             decided.winner,
             decided.reason,
         )
-        if context.notes:
-            reply = f"{reply}\n\n{' '.join(context.notes)}"
+        if notes := unsaid(context.notes, reply):
+            reply = f"{reply}\n\n{' '.join(notes)}"
         chosen = next((o for o in outcomes if o.role == winner), None)
         degraded = decision != "hold_and_escalate" and chosen is not None and chosen.degraded
         if degraded and self.disclaimer:
@@ -283,3 +284,24 @@ class LLMEnsemble:
             degraded=degraded,
             experiment=context.experiment,
         )
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_WORDS = re.compile(r"[a-z0-9$%:.]+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".:") for w in _WORDS.findall(text.lower())} - {""}
+
+
+def unsaid(notes: Sequence[str], reply: str) -> list[str]:
+    """The sentences of the booking notes the reply does not already say: a note sentence every
+    word of which is in the reply adds nothing but a repetition."""
+    said = _words(reply)
+    out: list[str] = []
+    for note in notes:
+        kept = [s for s in _SENTENCE.split(note.strip()) if s and not _words(s) <= said]
+        said |= {w for s in kept for w in _words(s)}
+        if kept:
+            out.append(" ".join(kept))
+    return out

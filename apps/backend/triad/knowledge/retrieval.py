@@ -75,9 +75,15 @@ async def retrieve(
     sources: Sequence[str] | None = None,
     k: int = 5,
     candidates: int = 20,
+    outside: int = 0,
 ) -> list[Passage]:
     """The `k` best passages of the tenant's knowledge for `query`, best first; `sources`
-    (names or glob patterns such as "menu*.md") limits the search to matching documents."""
+    (names or glob patterns such as "menu*.md") limits the search to matching documents.
+
+    `outside` makes `sources` a preference rather than a wall: a passage of another document
+    still joins when it ranks among the `outside` best of the whole knowledge base, so a
+    question the agent choice got wrong ("plates" is a menu word, bringing plates a booking
+    rule) still reaches the passage that answers it."""
     if not query or not query.strip():
         raise InputError("query must not be empty")
     if k < 1:
@@ -86,12 +92,18 @@ async def retrieve(
         raise InputError(f"candidates must be at least 1, got {candidates}")
     candidates = max(candidates, k)
 
+    if outside < 0:
+        raise InputError(f"outside must not be negative, got {outside}")
     scope: list[ColumnElement[bool]] = [KnowledgeChunk.tenant == tenant]
+    in_scope: set[int] | None = None
     if sources is not None:
         document_ids = await _documents_in_scope(session, tenant, sources)
-        if not document_ids:
+        if not document_ids and not outside:
             return []
-        scope.append(KnowledgeChunk.document_id.in_(document_ids))
+        if outside:
+            in_scope = set(document_ids)
+        else:
+            scope.append(KnowledgeChunk.document_id.in_(document_ids))
 
     vector = (await embedder.aembed([query.strip()]))[0]
     distance = KnowledgeChunk.embedding.cosine_distance(vector)
@@ -106,7 +118,18 @@ async def retrieve(
     for ranks in (vector_ranks, text_ranks):
         for chunk_id, rank in ranks.items():
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(fused, key=lambda c: (-fused[c], distances[c], c))[:k]
+    ranked = sorted(fused, key=lambda c: (-fused[c], distances[c], c))
+    if in_scope is not None:
+        rows = await session.execute(
+            select(KnowledgeChunk.id, KnowledgeChunk.document_id).where(
+                KnowledgeChunk.id.in_(ranked)
+            )
+        )
+        documents = {chunk_id: document_id for chunk_id, document_id in rows}
+        ranked = [
+            c for rank, c in enumerate(ranked) if documents.get(c) in in_scope or rank < outside
+        ]
+    best = ranked[:k]
     if not best:
         return []
 
