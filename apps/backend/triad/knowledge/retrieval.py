@@ -120,12 +120,12 @@ async def retrieve(
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
     ranked = sorted(fused, key=lambda c: (-fused[c], distances[c], c))
     if in_scope is not None:
-        rows = await session.execute(
+        homes = await session.execute(
             select(KnowledgeChunk.id, KnowledgeChunk.document_id).where(
                 KnowledgeChunk.id.in_(ranked)
             )
         )
-        documents = {chunk_id: document_id for chunk_id, document_id in rows}
+        documents = {chunk_id: document_id for chunk_id, document_id in homes}
         ranked = [
             c for rank, c in enumerate(ranked) if documents.get(c) in in_scope or rank < outside
         ]
