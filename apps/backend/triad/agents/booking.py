@@ -1,14 +1,17 @@
 """Booking extraction and validation as pure functions, so a booking is checked the same way
 whichever model wrote the reply; the caller records the booking.
 
-Dates and times are the tenant's local time: pass `now` in that zone (naive or aware alike).
+Dates and times are the tenant's local time (`business.timezone` of its rules): `local_now`
+turns the current instant into it. A naive `now` is taken as already local; an aware one is
+compared as an instant, so a lead time across a daylight-saving change is still exact.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,6 +72,28 @@ class RuleViolation(BaseModel):
     severity: Severity
     message: str
     fields: list[str] = Field(default_factory=list)
+
+
+def local_now(rules: BusinessRules, now: datetime | None = None) -> datetime:
+    """`now` (default: this instant) on the tenant's clock, whatever the server's zone."""
+    zone = ZoneInfo(rules.business.timezone)
+    if now is None:
+        return datetime.now(zone)
+    return now if now.tzinfo is None else now.astimezone(zone)
+
+
+def _later(at: datetime, hours: float) -> datetime:
+    """`hours` after `at` as elapsed time (not wall-clock time), in `at`'s zone."""
+    if at.tzinfo is None:
+        return at + timedelta(hours=hours)
+    return (at.astimezone(UTC) + timedelta(hours=hours)).astimezone(at.tzinfo)
+
+
+def _before(a: datetime, b: datetime) -> bool:
+    """Whether instant `a` comes before `b` (aware values are compared in UTC)."""
+    if a.tzinfo is None or b.tzinfo is None:
+        return a.replace(tzinfo=None) < b.replace(tzinfo=None)
+    return a.astimezone(UTC) < b.astimezone(UTC)
 
 
 def _future(d: date, today: date) -> date:
@@ -175,7 +200,7 @@ def extract_booking(messages: list[str], rules: BusinessRules, today: date) -> B
 def earliest_start(rules: BusinessRules, now: datetime) -> datetime:
     """The first start time the lead time, start window and open days allow, on the half hour."""
     bk = rules.booking
-    at = now + timedelta(hours=bk.lead_time_hours)
+    at = _later(now, bk.lead_time_hours)
     if at.second or at.microsecond:
         at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
     at += timedelta(minutes=-at.minute % 30)
@@ -218,7 +243,7 @@ def _schedule(draft: BookingDraft, rules: BusinessRules, now: datetime) -> list[
             RuleViolation(rule="lead_time", severity="blocking", message=msg, fields=["date"]),
         ]
     event = datetime.combine(day, start or bk.start_window.latest, now.tzinfo)
-    if event < now + timedelta(hours=bk.lead_time_hours):
+    if _before(event, _later(now, bk.lead_time_hours)):
         msg = (
             f"Events must be booked at least {bk.lead_time_hours} hours in advance; the earliest "
             f"start we can accept is {_when(earliest_start(rules, now))}."

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from triad.config_files import TimeZoneName
 from triad.errors import InvalidConfigError
 
 RULES_FILE = "rules.yaml"
@@ -59,6 +60,9 @@ class Business(_Model):
     description: str
     kitchen_city: str
     kitchen_state: str
+    timezone: TimeZoneName = Field(
+        description="the business's clock: 'today' and lead times in booking rules use it"
+    )
 
 
 class AdultPrice(_Model):

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triad.agents.booking import BookingDraft, RuleViolation, extract_booking, validate_booking
+from triad.agents.booking import (
+    BookingDraft,
+    RuleViolation,
+    extract_booking,
+    local_now,
+    validate_booking,
+)
 from triad.agents.rules import BusinessRules
 from triad.db.models import BookingRequest, Conversation
 
@@ -53,28 +60,35 @@ async def track_booking(
 ) -> BookingCheck:
     """Fold the customer's messages into the conversation's booking request and validate it.
 
-    Adds or updates the row without committing: it lands with the rest of the turn.
+    "Today" and the lead time are the tenant's (`now` is converted to its zone). The row is
+    upserted, so a double submit updates the one request instead of failing on its unique
+    conversation; it lands, uncommitted, with the rest of the turn.
     """
+    now = local_now(rules, now)
     draft = extract_booking(customer_texts, rules, now.date())
     if not _has_details(draft):
         return BookingCheck(request=None)
     violations = validate_booking(draft, rules, now)
-    request = await session.scalar(
-        select(BookingRequest).where(BookingRequest.conversation_id == conversation.id)
+    values = {
+        "status": _status(violations),
+        "event_date": draft.event_date,
+        "start_time": draft.start_time,
+        "city": draft.city,
+        "address": draft.address,
+        "adults": draft.adults,
+        "children": draft.children,
+        "proteins": list(draft.proteins),
+        "violations": [v.model_dump(mode="json") for v in violations],
+        "needs_approval": any(v.severity == "needs_approval" for v in violations),
+    }
+    upsert = (
+        insert(BookingRequest)
+        .values(conversation_id=conversation.id, tenant=conversation.tenant, **values)
+        .on_conflict_do_update(
+            index_elements=[BookingRequest.conversation_id],
+            set_={**values, "updated_at": func.now()},
+        )
+        .returning(BookingRequest)
     )
-    if request is None:
-        request = BookingRequest(conversation_id=conversation.id, tenant=conversation.tenant)
-        session.add(request)
-    request.status = _status(violations)
-    request.event_date = draft.event_date
-    request.start_time = draft.start_time
-    request.city = draft.city
-    request.address = draft.address
-    request.adults = draft.adults
-    request.children = draft.children
-    request.proteins = list(draft.proteins)
-    request.violations = [v.model_dump(mode="json") for v in violations]
-    request.needs_approval = any(v.severity == "needs_approval" for v in violations)
-    request.updated_at = datetime.now(UTC)
-    await session.flush()
+    request = await session.scalar(upsert, execution_options={"populate_existing": True})
     return BookingCheck(request=request, violations=violations)
