@@ -113,6 +113,7 @@ async def domain_context(items: list[dict[str, Any]]) -> dict[int, tuple[list[st
     from triad.db import migrate
     from triad.db.embedded import ensure_database
     from triad.db.session import make_engine, make_session_factory
+    from triad.ensemble.config import EnsembleConfig
     from triad.errors import TriadError
     from triad.knowledge.embedding import get_embedder
     from triad.knowledge.ingest import ingest_with_settings
@@ -120,6 +121,7 @@ async def domain_context(items: list[dict[str, Any]]) -> dict[int, tuple[list[st
 
     settings = Settings()
     rules = load_rules(settings.tenant_dir)
+    config = EnsembleConfig.from_yaml(settings.ensemble_config)  # retrieval as in a turn
     url = ensure_database(settings, BENCH_DATABASE)
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -141,14 +143,11 @@ async def domain_context(items: list[dict[str, Any]]) -> dict[int, tuple[list[st
                     tenant=settings.tenant,
                     embedder=embedder,
                     sources=agent.sources if agent else None,
-                    k=5,
+                    k=config.retrieval_k,
+                    outside=config.retrieval_outside,
                 )
                 facts = list(rules.facts())
-                request = (
-                    None
-                    if item.get("agent") == "menu"
-                    else extract_quote_request(item["question"], rules)
-                )
+                request = extract_quote_request(item["question"], rules)
                 if request is not None:
                     with contextlib.suppress(TriadError, ValueError):
                         facts += compute_quote(request, rules).facts()
