@@ -19,10 +19,16 @@ through the real FastAPI app in-process; caches and experiments are off. Held = 
 status is `pending_staff` (the holding reply); failed roles and their timeouts are read from
 the turn's candidates, breaker skips from its provider_calls.
 
-    .venv/bin/python scripts/bench_chaos.py DATA.jsonl [--turns 300] [--concurrency 8]
-        [--fault-rate 0.3] [--role-timeout 10] [--seed 1] [--write-docs]
+Then `--kills` rounds of kill -9 (tests/support/kill9.py): a `triad serve` subprocess on the
+same database and the same flaky provider answers customers, `--concurrency` at a time, and is
+killed with SIGKILL while turns are in flight; afterwards every half-written-turn check must
+count 0 and every turn a customer saw answered must have exactly one training signal.
 
-The last stdout line is one JSON object: the settings and, per arm, its figures.
+    .venv/bin/python scripts/bench_chaos.py DATA.jsonl [--turns 300] [--concurrency 8]
+        [--fault-rate 0.3] [--role-timeout 10] [--seed 1] [--kills 3] [--write-docs]
+
+The last stdout line is one JSON object: the settings, per arm its figures, and the kill -9
+rounds.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from typing import Any
 
 import httpx
 from benchlib import machine, percentile, replace_block
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from triad.db import migrate
@@ -56,6 +62,7 @@ from triad.settings import PROJECT_ROOT, Settings
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 from tests.support.chaos import ChaosServer, chaos_settings
+from tests.support.kill9 import HALF_WRITTEN, kill_under_load, serve_environ
 
 DATABASE = "triad_bench_chaos"
 BEGIN, END = "<!-- chaos:begin -->", "<!-- chaos:end -->"
@@ -180,8 +187,7 @@ async def run(args: argparse.Namespace, questions: list[str]) -> dict[str, dict[
     from triad.api import create_app
 
     base = Settings()
-    url = fresh_database(base)
-    await ingest(base, url)
+    url = args.url
     arms: list[Arm] = []
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chaos-")))
@@ -223,6 +229,48 @@ async def run(args: argparse.Namespace, questions: list[str]) -> dict[str, dict[
             print(f"{done}/{args.turns}  {line}", file=sys.stderr, flush=True)
         results = {a.name: {**figures(a), **await recorded(a)} for a in arms}
     return results
+
+
+async def kill_rounds(args: argparse.Namespace, questions: list[str], url: str) -> dict[str, Any]:
+    """`--kills` rounds of kill -9 under load on the benchmark's database, then its checks."""
+    base = Settings()
+    answered: set[int] = set()
+    in_flight: list[int] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-kill9-") as folder,
+        ChaosServer(fault_rate=args.fault_rate, seed=args.seed) as server,
+    ):
+        settings = chaos_settings(Path(folder), server.url, base=base, timeout_s=args.role_timeout)
+        environ = serve_environ(settings, DATABASE)
+        for n in range(args.kills):
+            killed = await kill_under_load(environ, questions, concurrency=args.concurrency)
+            answered |= killed.answered
+            in_flight.append(killed.in_flight)
+            print(
+                f"kill {n + 1}/{args.kills}: {len(killed.answered)} answered, "
+                f"{killed.in_flight} in flight, exit {killed.returncode}",
+                file=sys.stderr,
+                flush=True,
+            )
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as db:
+            half = {what: int(await db.scalar(text(q)) or 0) for what, q in HALF_WRITTEN.items()}
+            signals = set(await db.scalars(text("SELECT message_id FROM training_signals")))
+            replies = await db.scalar(
+                text("SELECT count(*) FROM messages WHERE role = 'assistant'")
+            )
+    finally:
+        await engine.dispose()
+    return {
+        "kills": args.kills,
+        "answered": len(answered),
+        "in_flight_at_kill": in_flight,
+        "half_written": half,
+        "answered_without_signal": len(answered - signals),
+        "replies_in_database": int(replies or 0),
+        "signals_in_database": len(signals),
+    }
 
 
 def write_docs(summary: dict[str, Any], command: str) -> None:
@@ -272,9 +320,31 @@ def write_docs(summary: dict[str, Any], command: str) -> None:
         f"- data: {summary['data']} ({summary['questions']} questions, cycled)",
         "",
         *rows,
+        *kill_rows(summary.get("kill9")),
         END,
     ])  # fmt: skip
     replace_block(PROJECT_ROOT / "docs" / "BENCHMARKS.md", BEGIN, END, block)
+
+
+def kill_rows(kills: dict[str, Any] | None) -> list[str]:
+    """The kill -9 rounds' lines of the section (none when the run had none)."""
+    if not kills:
+        return []
+    checks = [f"| {what} | {count} |" for what, count in kills["half_written"].items()]
+    return [
+        "",
+        f"kill -9 under load: {kills['kills']} rounds, each a `triad serve` subprocess on the "
+        "same database and flaky provider, SIGKILL once it had answered 12 turns, with "
+        f"{', '.join(str(n) for n in kills['in_flight_at_kill'])} turns in flight. Customers saw "
+        f"{kills['answered']} turns answered; the database holds {kills['replies_in_database']} "
+        f"replies and {kills['signals_in_database']} training signals (these runs' turns "
+        "included); answered turns without exactly one signal: "
+        f"{kills['answered_without_signal']}.",
+        "",
+        "| half-written check (must be 0) | rows |",
+        "|---|---|",
+        *checks,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,12 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--retry-after", type=float, default=1.0, help="the 429s' Retry-After")
     parser.add_argument("--role-timeout", type=float, default=10.0, help="each role's deadline")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kills", type=int, default=3, help="kill -9 rounds (0: none)")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"no such file: {args.data}")
-    if args.turns < 1 or args.concurrency < 1 or args.block < 1:
-        parser.error("--turns, --concurrency and --block must be at least 1")
+    if args.turns < 1 or args.concurrency < 1 or args.block < 1 or args.kills < 0:
+        parser.error("--turns, --concurrency and --block must be at least 1, --kills at least 0")
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error("--fault-rate must be within 0..1")
     try:
@@ -304,7 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if Settings().database_url:
         parser.error("the benchmark drops and re-creates its database: unset DATABASE_URL")
     started = time.monotonic()
+    args.url = fresh_database(Settings())
+    asyncio.run(ingest(Settings(), args.url))
     arms = asyncio.run(run(args, questions))
+    kills = asyncio.run(kill_rounds(args, questions, args.url)) if args.kills else None
     summary = {
         "data": args.data.name,
         "questions": len(questions),
@@ -316,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.seed,
         "seconds": round(time.monotonic() - started, 1),
         "arms": arms,
+        "kill9": kills,
     }
     for name, arm in arms.items():
         print(
@@ -323,6 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"5xx {arm['http_5xx']}  p50 {arm['p50_ms']:.0f} ms  p95 {arm['p95_ms']:.0f} ms  "
             f"failed roles {arm['failed_roles']} ({arm['failed_roles_timeout']} timeouts)  "
             f"breaker skips {arm['breaker_skips']}"
+        )
+    if kills is not None:
+        print(
+            f"kill -9 x{kills['kills']}: {kills['answered']} answered, in flight "
+            f"{kills['in_flight_at_kill']}, half-written {sum(kills['half_written'].values())}, "
+            f"answered without a signal {kills['answered_without_signal']}"
         )
     if args.write_docs:
         command = "scripts/bench_chaos.py " + " ".join(sys.argv[1:] if argv is None else argv)

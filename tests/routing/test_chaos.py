@@ -22,7 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.conftest import truncate_all
-from tests.support.chaos import FAULTS, STUDENT, TEACHER, ChaosServer, chaos_settings
+from tests.support.chaos import (
+    FAULTS,
+    QUESTIONS,
+    STUDENT,
+    TEACHER,
+    ChaosServer,
+    chaos_settings,
+)
 from triad.api import create_app
 from triad.db.models import TrainingSignal
 from triad.knowledge.embedding import Embedder
@@ -30,20 +37,6 @@ from triad.knowledge.ingest import ingest_with_settings
 from triad.runtime import Runtime
 from triad.settings import Settings
 
-QUESTIONS = [
-    "How much do adults cost?",
-    "What's the price for a 10 year old?",
-    "Do babies eat free?",
-    "Do you have vegan options?",
-    "What proteins can we choose from?",
-    "How much is the deposit?",
-    "Do you travel to Sacramento?",
-    "How far in advance do I need to book?",
-    "Is there a minimum spend?",
-    "Do you bring the grill and the chef?",
-    "Can we get lobster?",
-    "What is included in the package?",
-]
 TURNS, CONCURRENCY = 120, 8
 HELD = "pending_staff"
 

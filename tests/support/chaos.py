@@ -34,6 +34,22 @@ from triad.settings import Settings
 FAULTS = ("http_500", "http_429", "hang", "not_json")
 TEACHER, STUDENT = "chaos:teacher", "chaos:student"
 Answer = Callable[[Mapping[str, Any]], str]
+"""What a well-behaved provider says to a request (its JSON body)."""
+
+QUESTIONS = [  # a customer's questions about the demo tenant
+    "How much do adults cost?",
+    "What's the price for a 10 year old?",
+    "Do babies eat free?",
+    "Do you have vegan options?",
+    "What proteins can we choose from?",
+    "How much is the deposit?",
+    "Do you travel to Sacramento?",
+    "How far in advance do I need to book?",
+    "Is there a minimum spend?",
+    "Do you bring the grill and the chef?",
+    "Can we get lobster?",
+    "What is included in the package?",
+]
 
 
 def chat_completion(text: str, model: str) -> dict[str, Any]:
