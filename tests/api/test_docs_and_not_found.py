@@ -35,6 +35,6 @@ async def test_unknown_path_stays_json_for_programs_and_api_paths(
     client: httpx.AsyncClient,
 ) -> None:
     plain = await client.get("/no-such-page")
-    assert plain.status_code == 404 and plain.json() == {"detail": "Not Found"}
+    assert plain.status_code == 404 and plain.json() == {"detail": "Not Found", "error": "NotFound"}
     api = await client.get("/chat/nothing-here", headers=HTML)
     assert api.status_code == 404 and api.headers["content-type"] == "application/json"

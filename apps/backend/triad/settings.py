@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=120, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    max_body_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="largest request body accepted; a larger one is a 413 before it is parsed",
+    )
     trace_url: str | None = Field(
         default=None,
         description="link from a staff case to its trace, `{trace_id}` filled in, e.g. "

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from triad.api import errors
+from triad.api import error_docs, errors
+from triad.api.input_guard import InputGuardMiddleware
 from triad.api.middleware import MetricsMiddleware
 from triad.api.routes import (
     admin,
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.tracing = tracing
     errors.install(app)
+    # Innermost first: input is refused before routing, and still counted and given headers.
+    app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health.router)
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(experiments.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)
+    error_docs.install(app)
     if tracing is not None:  # outermost, so the server span covers every middleware
         tracing.instrument_app(app)
     return app

@@ -209,6 +209,21 @@ ErrorType = Literal[
 ]
 
 
+class OpenAIError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    message: str
+    type: ErrorType
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorOut(BaseModel):
+    """The error body of every `/v1` route, as the OpenAI SDK reads it (400 for bad input)."""
+
+    error: OpenAIError
+
+
 def error_body(
     message: str,
     *,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triad.api.deps import EmbedderDep, RuntimeDep, SessionDep, SettingsDep
+from triad.api.input_guard import DbId
 from triad.conversations import service
 
 router = APIRouter(prefix="/chat", tags=["chat"])
@@ -156,7 +157,7 @@ async def get_session(
 
 @router.post("/messages/{message_id}/feedback")
 async def feedback(
-    message_id: int, body: Feedback, session: SessionDep, token: TokenHeader = None
+    message_id: DbId, body: Feedback, session: SessionDep, token: TokenHeader = None
 ) -> MessageOut:
     """Thumbs up or down on a reply in the caller's own session."""
     message = await service.set_feedback(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from triad.api.deps import CurrentStaff, SessionDep, StaffDep
+from triad.api.input_guard import DbId
 from triad.conversations import service
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], dependencies=[StaffDep])
@@ -53,7 +54,7 @@ async def list_escalations(
 
 
 @router.post("/{escalation_id}/claim")
-async def claim(escalation_id: int, session: SessionDep, principal: CurrentStaff) -> EscalationOut:
+async def claim(escalation_id: DbId, session: SessionDep, principal: CurrentStaff) -> EscalationOut:
     """Take the case so no one else answers it; 409 when someone else already has it.
 
     A service token has no user to own the claim, so it is refused (422, after the 404 for a
@@ -67,7 +68,7 @@ async def claim(escalation_id: int, session: SessionDep, principal: CurrentStaff
 
 @router.post("/{escalation_id}/reply")
 async def reply(
-    escalation_id: int, body: StaffReply, session: SessionDep, principal: CurrentStaff
+    escalation_id: DbId, body: StaffReply, session: SessionDep, principal: CurrentStaff
 ) -> StaffReplyOut:
     """Answer the customer in their session; the case is resolved and the answer kept as gold."""
     escalation, message = await service.reply_to_escalation(
