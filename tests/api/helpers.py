@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +45,17 @@ async def open_session(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
     assert created.status_code == 201
     body = created.json()
     return body["session_id"], {"X-Session-Token": body["token"]}
+
+
+async def new_turn(client: httpx.AsyncClient, question: str) -> dict[str, Any]:
+    """One customer turn in a new chat session: the response body."""
+    session_id, headers = await open_session(client)
+    reply = await client.post(
+        f"/chat/sessions/{session_id}/messages", json={"content": question}, headers=headers
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
 
 
 async def count_rows(session: AsyncSession, model: type[Base]) -> int:

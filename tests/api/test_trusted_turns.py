@@ -11,26 +11,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.helpers import open_session
+from tests.api.helpers import new_turn
 from tests.support.scripted import ScriptedProvider
 from triad.db.models import CriticEvaluation, Escalation, TrainingSignal
 from triad.errors import ProviderUnavailableError
 from triad.runtime import Runtime
 
+
 def script_student(runtime: Runtime, *items: str | BaseException) -> None:
     """Only the student is scripted; the configured teacher (extractive offline) answers."""
     profile = runtime.config.active(runtime.settings.ensemble_profile)
     runtime.use_provider(profile.student.model, ScriptedProvider(*items))
-
-
-async def turn(client: httpx.AsyncClient, question: str) -> dict[str, object]:
-    sid, auth = await open_session(client)
-    response = await client.post(
-        f"/chat/sessions/{sid}/messages", json={"content": question}, headers=auth
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
 
 
 @pytest.mark.parametrize(
@@ -73,7 +64,7 @@ async def test_the_grounded_answer_is_sent_and_the_wrong_student_is_not(
     demo: None,
 ) -> None:
     script_student(runtime, wrong_student)
-    body = await turn(client, question)
+    body = await new_turn(client, question)
     reply = str(body["reply"]).lower()
     assert body["status"] == "answered", body
     assert all(m in reply for m in must), reply
@@ -103,7 +94,7 @@ async def test_the_offline_teacher_answers_the_question(
     demo: None,
 ) -> None:
     script_student(runtime, "I am not sure.")
-    body = await turn(client, question)
+    body = await new_turn(client, question)
     reply = str(body["reply"])
     assert body["status"] == "answered", body
     assert all(m in reply for m in must), reply
@@ -116,7 +107,7 @@ async def test_a_failed_role_is_a_single_answer_never_full_agreement(
     client: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, demo: None
 ) -> None:
     script_student(runtime, ProviderUnavailableError("scripted outage"))
-    body = await turn(client, "Do you serve wagyu beef?")
+    body = await new_turn(client, "Do you serve wagyu beef?")
     assert body["status"] == "answered", body
     evaluation = await session.scalar(
         select(CriticEvaluation).where(CriticEvaluation.message_id == body["message_id"])

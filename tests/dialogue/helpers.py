@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.helpers import GROUNDED, HALLUCINATED, open_session, script_roles
+from tests.api.helpers import GROUNDED, HALLUCINATED, new_turn, script_roles
 from triad import flags
 from triad.dialogue.grouping import CaseGroup
 from triad.dialogue.job import DialogueDeps, RunOutcome, run_dialogue
@@ -23,13 +23,7 @@ WAGYU_QUESTION = "Do you serve wagyu beef?"
 
 async def ask(client: httpx.AsyncClient, question: str) -> dict[str, Any]:
     """One customer turn in a new chat session."""
-    session_id, headers = await open_session(client)
-    reply = await client.post(
-        f"/chat/sessions/{session_id}/messages", json={"content": question}, headers=headers
-    )
-    assert reply.status_code == 200, reply.text
-    body: dict[str, Any] = reply.json()
-    return body
+    return await new_turn(client, question)
 
 
 async def seed_wagyu(runtime: Runtime, client: httpx.AsyncClient, turns: int = 1) -> None:
