@@ -337,8 +337,8 @@ def kill_rows(kills: dict[str, Any] | None) -> list[str]:
         "same database and flaky provider, SIGKILL once it had answered 12 turns, with "
         f"{', '.join(str(n) for n in kills['in_flight_at_kill'])} turns in flight. Customers saw "
         f"{kills['answered']} turns answered; the database holds {kills['replies_in_database']} "
-        f"replies and {kills['signals_in_database']} training signals (these runs' turns "
-        "included); answered turns without exactly one signal: "
+        f"replies and {kills['signals_in_database']} training signals (the arms' turns "
+        "above included); answered turns without exactly one signal: "
         f"{kills['answered_without_signal']}.",
         "",
         "| half-written check (must be 0) | rows |",
