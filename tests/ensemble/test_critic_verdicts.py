@@ -142,3 +142,16 @@ def test_a_consequence_that_grants_something_new_is_not_supported() -> None:
         "so with 10 days to go a second move is complimentary too.",
     )
     assert statuses(v) == ["supported", "unsupported"]
+
+
+def test_a_denial_needs_evidence_denying_it_about_the_same_subject() -> None:
+    # the evidence denies inclusion of the travel fee ("not included in the quote"), never of
+    # the food: the words are all there, the statement is not
+    wrong = judge(
+        "Quote for 12 adults and 4 kids please",
+        "The food is not included in the price.",
+    )
+    assert not wrong.deliverable
+    assert wrong.claims[0].status != "supported"
+    right = judge("Do you provide dessert?", "We do not provide dessert.")
+    assert right.deliverable

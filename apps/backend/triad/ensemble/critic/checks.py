@@ -237,6 +237,14 @@ def check_claim(
                 a, "unsupported", "no evidence sentence says this", best_text, support
             )
             return verdict, semantic is None
+    if denial and not facts and not applied:
+        subject = a.positive_stems - EXISTENCE
+        same = confirmed(a, index)
+        if subject and (same is None or not subject & (same.stems | same.context)):
+            # "The food is not included in the price" beside "the travel fee is not included":
+            # a denial is supported only by evidence denying it about the same subject.
+            why = "denies something the evidence does not say about this"
+            return _verdict(a, "unverifiable", why, best_text, support), False
     reasons = "; ".join(v.reason for v in facts) or "its words and names are in the evidence"
     if applied and not facts and (novel or cover < config.lexical_support - 1e-9):
         reasons = "applies the rule just stated to the customer's situation"
