@@ -339,7 +339,9 @@ async def run(
 
     await ingest_knowledge(settings, url)
     # The nightly scheduler is not part of a turn; off, so no job can touch lessons mid-run.
-    app = create_app(settings.model_copy(update={"scheduler": False}), database_url=url)
+    # One client opens a session per question: the per-address session limit is off.
+    quiet = {"scheduler": False, "chat_session_ip_limit": 0}
+    app = create_app(settings.model_copy(update=quiet), database_url=url)
     turns: list[Turn] = []
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
@@ -389,7 +391,8 @@ def _cell(text: str) -> str:
 def write_section(
     doc: Path, command: str, summary: dict[str, Any], turns: Sequence[Turn], label: str | None
 ) -> None:
-    """Replace the whole-turns section between its markers; every other line stays."""
+    """Replace this data file's block inside the whole-turns section (one block per file, so
+    the dev and held-out runs stand side by side); every other line stays."""
     keys = ("n", "correct", "wrong", "held", "escalated", "delivered_wrong", "p50_ms", "p95_ms")
     topic_keys = ("n", "correct", "wrong", "held", "escalated", "delivered_wrong")
     figures = [f"| {' | '.join(keys)} |", "|---" * len(keys) + "|"]
@@ -406,11 +409,11 @@ def write_section(
         f"| {_cell(t.reply)} |"
         for t in failed
     ]
+    data = str(summary.get("data") or "data")
+    begin, end = f"<!-- turns:{data}:begin -->", f"<!-- turns:{data}:end -->"
     block = "\n".join([
-        BEGIN,
-        SECTION,
-        "",
-        INTRO,
+        begin,
+        f"### {data}",
         "",
         f"- command: `.venv/bin/python {command}`",
         *([f"- label: {label}"] if label else []),
@@ -425,9 +428,24 @@ def write_section(
         "",
         "Failures (wrong, held):" if failed else "Failures: none.",
         *(["", *failures] if failed else []),
-        END,
+        end,
     ])  # fmt: skip
-    replace_block(doc, BEGIN, END, block)
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    if "<!-- turns:" not in _inside(text):
+        # a section without per-file blocks (or none yet) starts again from its heading
+        replace_block(doc, BEGIN, END, "\n".join([BEGIN, SECTION, "", INTRO, END]))
+        text = doc.read_text(encoding="utf-8")
+    if begin in text:
+        replace_block(doc, begin, end, block)
+    else:
+        doc.write_text(text.replace(END, f"{block}\n\n{END}", 1), encoding="utf-8")
+
+
+def _inside(text: str) -> str:
+    """The whole-turns section's text between its own markers."""
+    if BEGIN not in text or END not in text:
+        return ""
+    return text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -114,13 +114,18 @@ def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
     turns = [turn(PRICE, "Kids are $30.", "send"), turn(QUOTE, "A | B\nC", "send")]
     summary = {
         "profile": "offline", "teacher": "t:m", "student": "s:m", "warmup_ms": 1.0,
-        **summarize(turns),
+        "data": "f.jsonl", **summarize(turns),
     }  # fmt: skip
     write_section(doc, "scripts/bench_turns.py --data f.jsonl", summary, turns, "before")
     write_section(doc, "scripts/bench_turns.py --data f.jsonl", summary, turns, "after")
+    held_out = {**summary, "data": "other.jsonl"}
+    write_section(doc, "scripts/bench_turns.py --data other.jsonl", held_out, turns, "held")
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\n## Router\n\nkeep me\n\n" + BEGIN)
     assert text.count(BEGIN) == text.count(END) == 1
     assert "- label: after" in text and "- label: before" not in text
+    # one block per data file, side by side inside the section
+    assert "### f.jsonl" in text and "### other.jsonl" in text and "- label: held" in text
+    assert text.index("### f.jsonl") < text.index("### other.jsonl") < text.index(END)
     assert "| p2 | wrong | send | Quote for 12 adults? | A \\| B C |" in text
     assert "| p1 |" not in text
