@@ -11,7 +11,10 @@ re-created, migrated and given the tenant's knowledge at every run):
 - `faults`: the shipped routing.yaml (ratio breaker, hedge after `hedge_after_s`);
 - `faults_breaker_off`: the same with the breaker disabled;
 - `faults_no_hedge`: the same with hedging off (a hang waits for the role's deadline);
-- `no_faults`: the shipped rules and a server that never fails.
+- `no_faults`: the shipped rules and a server that never fails;
+- `outage`, `outage_breaker_off`: a server that answers every call with HTTP 500, with the
+  shipped breaker and without one: every turn is held either way, the breaker is what keeps
+  the dead provider from being called (`provider_calls`, `breaker_skips`) and the turn quick.
 
 The arms are interleaved in blocks, so a slow minute of the machine falls on all of them. Each
 turn is a new chat session (`POST /chat/sessions`) and one message, `--concurrency` at a time,
@@ -61,7 +64,7 @@ from triad.settings import PROJECT_ROOT, Settings
 # The fault server and its config live with the tests that use them too.
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
-from tests.support.chaos import ChaosServer, chaos_settings
+from tests.support.chaos import FAULTS, ChaosServer, chaos_settings
 from tests.support.kill9 import HALF_WRITTEN, kill_under_load, serve_environ
 
 DATABASE = "triad_bench_chaos"
@@ -72,6 +75,12 @@ ARMS: dict[str, dict[str, Any]] = {
     "faults_breaker_off": {"breaker": {"enabled": False}},
     "faults_no_hedge": {"retry": {"hedge_after_s": None}},
     "no_faults": {"fault_rate": 0.0},
+    "outage": {"fault_rate": 1.0, "kinds": ("http_500",)},
+    "outage_breaker_off": {
+        "fault_rate": 1.0,
+        "kinds": ("http_500",),
+        "breaker": {"enabled": False},
+    },
 }
 
 
@@ -196,6 +205,7 @@ async def run(args: argparse.Namespace, questions: list[str]) -> dict[str, dict[
                 fault_rate=spec.get("fault_rate", args.fault_rate),
                 seed=args.seed,
                 retry_after_s=args.retry_after,
+                kinds=spec.get("kinds", FAULTS),
             )
             stack.enter_context(server)
             settings = chaos_settings(
@@ -303,7 +313,10 @@ def write_docs(summary: dict[str, Any], command: str) -> None:
         "otherwise answers with the sentences of the prompt's passages the extractive teacher "
         "would pick. Arms: `faults` = the shipped config/routing.yaml (ratio breaker, hedge); "
         "`faults_breaker_off` = breaker disabled; `faults_no_hedge` = hedging off; `no_faults` = "
-        "the shipped rules, a server that never fails. Interleaved in blocks of "
+        "the shipped rules, a server that never fails; `outage` and `outage_breaker_off` = a "
+        "server that answers every call with HTTP 500, with and without the breaker (every "
+        "turn is held either way: the breaker is what spares the dead provider and the "
+        "customer's wait). Interleaved in blocks of "
         f"{summary['block_turns']} turns; each turn a new chat session and one message through "
         f"the real app in-process, {summary['concurrency']} at a time; role timeout "
         f"{summary['role_timeout_s']:g} s; caches and experiments off. `held`: status "

@@ -98,7 +98,8 @@ def grounded_answer(body: Mapping[str, Any]) -> str:
 
 
 class ChaosServer(LoopbackServer):
-    """`with ChaosServer(fault_rate=0.3, seed=7) as server:`; `faults` counts what it did."""
+    """`with ChaosServer(fault_rate=0.3, seed=7) as server:`; `faults` counts what it did.
+    `kinds` narrows the faults drawn (an outage: `fault_rate=1.0, kinds=("http_500",)`)."""
 
     def __init__(
         self,
@@ -108,9 +109,14 @@ class ChaosServer(LoopbackServer):
         answer: Answer = grounded_answer,
         hang_s: float = 120.0,
         retry_after_s: float = 0.5,
+        kinds: tuple[str, ...] = FAULTS,
     ) -> None:
         super().__init__()
+        unknown = set(kinds) - set(FAULTS)
+        if unknown or not kinds:
+            raise ValueError(f"fault kinds are some of {FAULTS}, not {sorted(unknown)}")
         self.fault_rate = fault_rate
+        self.kinds = kinds
         self.answer = answer
         self.hang_s = hang_s
         self.retry_after_s = retry_after_s
@@ -121,7 +127,7 @@ class ChaosServer(LoopbackServer):
 
     def _next(self, request: RecordedRequest) -> Reply:
         with self._count_lock:
-            fault = self._rng.choice(FAULTS) if self._rng.random() < self.fault_rate else None
+            fault = self._rng.choice(self.kinds) if self._rng.random() < self.fault_rate else None
             self.faults[fault or "none"] += 1
         if fault == "http_500":
             return Reply.error(500, "chaos: internal error")
