@@ -155,3 +155,24 @@ def test_a_denial_needs_evidence_denying_it_about_the_same_subject() -> None:
     assert wrong.claims[0].status != "supported"
     right = judge("Do you provide dessert?", "We do not provide dessert.")
     assert right.deliverable
+
+
+def test_a_day_must_be_one_of_the_days_its_rule_names() -> None:
+    # the weekday discount names Monday to Thursday; echoing the customer's day is no support
+    wrong = judge("Any discount if we book a Sunday?", "Sure, there is a discount on Sundays.")
+    assert [c.status for c in wrong.unsupported_claims] == ["contradicted"]
+    right = judge(
+        "Any discount for 35 guests on a Tuesday?",
+        "Yes, a Tuesday event with 35 guests gets 10% off the food total.",
+    )
+    assert right.deliverable
+
+
+def test_the_knowledge_bases_own_sentence_is_supported_word_for_word() -> None:
+    # a list of places joined with a denial by a semicolon was read as contradicting itself
+    v = judge(
+        "Do you come out to Reno?",
+        "San Francisco, Oakland, San Jose, Reno and Fresno are more than 100 miles away or "
+        "outside our service area; we cannot cater events there.",
+    )
+    assert v.deliverable, [(c.status, c.reason) for c in v.claims]

@@ -7,6 +7,7 @@ missing number, name or item makes a claim unsupported; a claim with nothing con
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from triad.ensemble.critic.analysis import PROMISE_WORDS, ClaimAnalysis
@@ -176,6 +177,9 @@ def check_claim(
     """One claim's verdict (`facts` are the verdicts of `a.facts`, in order), and whether a
     semantic similarity, not given yet, could still turn it into a pass. `premise`: the claim
     draws a consequence ("so ...") from a supported claim just before it."""
+    quoted = verbatim(a, index)
+    if quoted is not None:
+        return _verdict(a, "supported", "the evidence says this word for word", quoted, 1.0), False
     listed = check_list(a, index)
     if listed is not None and listed.status != "unsupported":
         status: ClaimStatus = "supported" if listed.status == "supported" else "contradicted"
@@ -251,3 +255,24 @@ def check_claim(
     w = config.relevance_weight
     blended = (1 - w) * support + w * relevance(a, index)
     return _verdict(a, "supported", reasons, best_text, blended), False
+
+
+_PUNCT = re.compile(r"[^\w$%.,]+")
+
+
+def _plain(text: str) -> str:
+    return _PUNCT.sub(" ", text.lower()).strip(" .,")
+
+
+def verbatim(a: ClaimAnalysis, index: EvidenceIndex) -> str | None:
+    """The evidence sentence the claim repeats word for word, whole or one of its parts
+    between semicolons (the knowledge base's own sentences are never unsupported); None when
+    the claim says anything else."""
+    claim = _plain(a.span.text)
+    if len(claim.split()) < 3:
+        return None
+    for s in index.sentences:
+        parts = [s.text, *s.text.split(";")] if ";" in s.text else [s.text]
+        if any(_plain(p) == claim for p in parts):
+            return s.text
+    return None

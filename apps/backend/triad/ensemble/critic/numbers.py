@@ -16,6 +16,7 @@ from triad.ensemble.critic.arithmetic import Deriver, Operand, operand
 from triad.ensemble.critic.evidence import Sentence
 from triad.ensemble.critic.facts import Fact
 from triad.ensemble.critic.index import EvidenceIndex
+from triad.ensemble.critic.text import stem
 
 FactStatus = Literal["supported", "unsupported", "contradicted"]
 _PLAIN = frozenset({"number", "duration", "distance"})
@@ -165,11 +166,7 @@ def check_facts(facts: list[FactContext], index: EvidenceIndex) -> list[FactVerd
     for i, ctx in enumerate(facts):
         f = ctx.fact
         if f.kind == "day":
-            ok = index.has_day(int(f.value))
-            verdicts[i] = FactVerdict(
-                "supported" if ok else "unsupported",
-                f"{f.text} is {'' if ok else 'not '}among the days the evidence names",
-            )
+            verdicts[i] = _day(ctx, index)
             continue
         if any(f.same_value(q) for q in index.question_facts):
             echo, _, _ = _direct(ctx, index)
@@ -229,3 +226,33 @@ def check_facts(facts: list[FactContext], index: EvidenceIndex) -> list[FactVerd
                 v = FactVerdict("unsupported", f"{text} is neither in the evidence nor derivable")
         out.append(v)
     return out
+
+
+def _day(ctx: FactContext, index: EvidenceIndex) -> FactVerdict:
+    """A day the claim names, checked against the evidence sentences about the same thing.
+
+    Rules tied to days ("weekday events (Monday to Thursday) ... 10% off") bind their days: a
+    claim sharing a specific word with such a sentence ("a discount on Saturdays") must name
+    one of its days, even when the customer's question named the day first. A day no such
+    sentence speaks of is supported when the evidence or the question names it anywhere.
+    """
+    f = ctx.fact
+    day = int(f.value)
+    words = {w for w in ctx.claim if index.is_rare(w, 3) and index.knows_stem(w)}
+    related = [s for s in index.sentences if s.days and words & (s.stems | s.context) - _DAY_STEMS]
+    if related:
+        hit = next((s for s in related if day in s.days), None)
+        if hit is not None:
+            return FactVerdict("supported", f"{f.text} is among the days of the rule", hit.text)
+        why = f"{f.text} is not among the days the evidence gives for this"
+        return FactVerdict("contradicted", why, related[0].text)
+    ok = index.has_day(day)
+    return FactVerdict(
+        "supported" if ok else "unsupported",
+        f"{f.text} is {'' if ok else 'not '}among the days the evidence names",
+    )
+
+
+_DAY_STEMS = frozenset(
+    stem(d) for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+) | frozenset(("weekday", "weekend", "day"))
