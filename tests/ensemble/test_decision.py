@@ -147,3 +147,17 @@ def test_an_honest_i_do_not_know_is_said_and_escalated() -> None:
 def test_no_answer_at_all_holds() -> None:
     d = decide({}, None, threshold=0.7, holding_reply=HOLD)
     assert d.decision == "hold_and_escalate" and d.reply == HOLD and d.winner is None
+
+
+def test_between_equally_good_answers_the_teacher_is_sent() -> None:
+    answers = {"teacher": "A party of 22 gets two chefs.", "student": "A party of 22 has 22."}
+    verdicts = {
+        "teacher": verdict(claim("A party of 22 gets two chefs.")),
+        "student": verdict(claim("A party of 22 has 22.")),
+    }
+    verdicts["student"] = verdicts["student"].model_copy(update={"score": 0.95})
+    assert judged(answers, verdicts).winner == "student"  # the critic's score alone
+    assert run(answers, verdicts) == ("send", "teacher")
+    # a student answering the question more completely still wins
+    verdicts["student"] = verdicts["student"].model_copy(update={"addresses": 1.0})
+    assert run(answers, verdicts) == ("send", "student")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from triad.ensemble.critic.consensus import disagreement
-from triad.ensemble.critic.models import CriticResult
+from triad.ensemble.critic.models import AnswerVerdict, CriticResult
 
 Decision = Literal["send", "send_and_escalate", "hold_and_escalate"]
 
@@ -40,7 +40,7 @@ def decide(
     if not answers or critic is None or critic.winner is None:
         return Decided(holding_reply, "hold_and_escalate", None, "no model produced an answer")
     verdicts = critic.verdicts
-    winner = critic.winner
+    winner = _stronger(verdicts, critic.winner)
     if not verdicts[winner].deliverable:
         abstaining = [r for r, v in verdicts.items() if v.abstains and not v.unsupported_claims]
         if abstaining:
@@ -54,6 +54,26 @@ def decide(
         reason = f"consensus {critic.consensus:.2f} below threshold {threshold:.2f}"
         return Decided(answers[winner], "send_and_escalate", winner, reason)
     return Decided(answers[winner], "send", winner, None)
+
+
+STRONGER_ROLE = "teacher"
+"""The role of the stronger model (DESIGN.md: the teacher answers, the student learns)."""
+
+
+def _stronger(verdicts: Mapping[str, AnswerVerdict], winner: str) -> str:
+    """The teacher's answer when it is as good as the critic's winner by every check that
+    means something (deliverable, no failed claim, addresses the question as completely):
+    a few hundredths of score between two such answers are noise, and the student is the
+    model still learning ("a party of 22, which is a party of 16" beat "two chefs" on score)."""
+    best, teacher = verdicts[winner], verdicts.get(STRONGER_ROLE)
+    if winner == STRONGER_ROLE or teacher is None or not teacher.deliverable:
+        return winner
+    same = (
+        not teacher.unsupported_claims
+        and len(best.unsupported_claims) == 0
+        and teacher.addresses >= best.addresses
+    )
+    return STRONGER_ROLE if same else winner
 
 
 def _why_not(critic: CriticResult, winner: str) -> str:
