@@ -78,11 +78,22 @@ def _schemas() -> dict[str, Any]:
     return found
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again, when known",
+        "schema": {"type": "string"},
+    }
+}
+
+
 def _response(status: int, schema: str) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "description": HTTPStatus(status).phrase,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
+    if status == 429:
+        response["headers"] = RETRY_AFTER
+    return response
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
