@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.conftest import truncate_all
 from triad.api import create_app
+from triad.auth.keys import KeySpec, create_key
 from triad.knowledge.embedding import Embedder
 from triad.knowledge.ingest import ingest_with_settings
 from triad.runtime import Runtime
@@ -33,6 +35,26 @@ async def app(settings: Settings, database_url: str, engine: AsyncEngine) -> Asy
     async with application.router.lifespan_context(application):
         yield application
     await truncate_all(engine)
+
+
+async def make_api_key(app: FastAPI, **limits: Any) -> str:
+    """A new key for the machine APIs (`/v1`, `/llm/complete`); its secret."""
+    async with app.state.session_factory() as db:
+        spec = KeySpec(name=limits.pop("name", "tests"), owner="tests", **limits)
+        made = await create_key(db, spec, created_by="tests")
+    return made.secret
+
+
+@pytest.fixture
+async def api_key(app: FastAPI) -> str:
+    """A key without limits, as an admin would make one with `triad keys create`."""
+    return await make_api_key(app)
+
+
+@pytest.fixture
+def keyed(client: httpx.AsyncClient, api_key: str) -> None:
+    """`client` sends the API key on every request, as a machine caller would."""
+    client.headers["Authorization"] = f"Bearer {api_key}"
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ LOCAL = "local:smollm2-135m"
 OPENAI = "openai:gpt-4o-mini"
 
 
+pytestmark = pytest.mark.usefixtures("keyed")  # /llm/complete needs an API key
+
+
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "XAI_API_KEY"):

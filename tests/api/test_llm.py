@@ -14,6 +14,8 @@ from triad.errors import ProviderUnavailableError
 from triad.routing.router import Router
 from triad.runtime import Runtime
 
+pytestmark = pytest.mark.usefixtures("keyed")  # /llm/complete needs an API key
+
 
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,6 +77,7 @@ async def test_requests_are_counted_by_route_template_not_raw_path(
     )
 
 
+@pytest.mark.usefixtures("keyed")  # /llm/complete needs an API key
 async def test_provider_calls_and_their_latency_are_exported_per_model(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
@@ -144,6 +145,7 @@ async def test_the_middleware_times_a_request_with_its_clock() -> None:
     assert counted is not None and counted >= 1
 
 
+@pytest.mark.usefixtures("keyed")  # /llm/complete needs an API key
 async def test_cache_hits_are_counted_and_cost_no_provider_call(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:

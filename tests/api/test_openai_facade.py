@@ -58,12 +58,16 @@ async def base_url(app: FastAPI) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def sdk(base_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
-    """The official client as any user would configure it (its own retries off, so a 5xx is
-    seen once)."""
-    client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="unused", max_retries=0)
+async def sdk(base_url: str, api_key: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official client as any user would configure it, with a key an admin made (its own
+    retries off, so a 5xx is seen once)."""
+    client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0)
     yield client
     await client.close()
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
 
 
 async def joined(
@@ -221,7 +225,7 @@ async def test_a_failure_before_the_first_token_falls_back(
 
 
 async def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_event(
-    sdk: openai.AsyncOpenAI, base_url: str, runtime: Runtime, session: AsyncSession
+    sdk: openai.AsyncOpenAI, base_url: str, api_key: str, runtime: Runtime, session: AsyncSession
 ) -> None:
     runtime.use_provider(LOCAL, BreaksAfter("We do "))
     request = {
@@ -236,7 +240,7 @@ async def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_eve
             seen.extend(c.delta.content or "" for c in chunk.choices)
     assert "".join(seen) == "We do "
 
-    async with httpx.AsyncClient(base_url=base_url) as raw:
+    async with httpx.AsyncClient(base_url=base_url, headers=bearer(api_key)) as raw:
         response = await raw.post("/v1/chat/completions", json=request)
     assert response.status_code == 200
     events = [e for e in response.text.split("\n\n") if e]
@@ -270,13 +274,13 @@ class StallsAfter(Provider):
 
 
 async def test_a_client_that_hangs_up_releases_the_model_and_is_recorded(
-    base_url: str, runtime: Runtime, session: AsyncSession
+    base_url: str, api_key: str, runtime: Runtime, session: AsyncSession
 ) -> None:
     stalls = StallsAfter()
     runtime.use_provider(LOCAL, stalls)
     request = {"model": LOCAL, "messages": [{"role": "user", "content": "hm?"}], "stream": True}
     async with (
-        httpx.AsyncClient(base_url=base_url) as raw,
+        httpx.AsyncClient(base_url=base_url, headers=bearer(api_key)) as raw,
         raw.stream("POST", "/v1/chat/completions", json=request) as response,
     ):
         async for line in response.aiter_lines():
@@ -340,9 +344,13 @@ async def test_an_unknown_model_is_404_naming_it_and_the_known_ones(
     ],
 )
 async def test_bad_bodies_are_400_in_openai_error_shape(
-    base_url: str, sdk: openai.AsyncOpenAI, payload: dict[str, object], param: str | None
+    base_url: str,
+    api_key: str,
+    sdk: openai.AsyncOpenAI,
+    payload: dict[str, object],
+    param: str | None,
 ) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as raw:
+    async with httpx.AsyncClient(base_url=base_url, headers=bearer(api_key)) as raw:
         response = await raw.post("/v1/chat/completions", json=payload)
     assert response.status_code == 400
     error = response.json()["error"]

@@ -22,7 +22,7 @@ from tests.api.conftest import STAFF_HEADERS
 from tests.api.helpers import HALLUCINATED, open_session, script_roles
 from triad.api.security_headers import SECURITY_HEADERS, SecurityHeadersMiddleware
 from triad.auth import users
-from triad.auth.lockout import AccountLockedError, LoginThrottle
+from triad.auth.lockout import AccountLockedError
 from triad.auth.passwords import verify_password
 from triad.auth.users import authenticate, create_user, set_password
 from triad.db.models import Escalation, User, UserSession
@@ -99,12 +99,9 @@ async def test_a_right_password_racing_the_locking_guess_is_refused(
         return ok
 
     monkeypatch.setattr(users, "verify_password", verify_then_lock)
-    throttle = LoginThrottle(max_failures=5, lockout_seconds=60)
     async with app.state.session_factory() as db:
         with pytest.raises(AccountLockedError):
-            await authenticate(
-                db, EMAIL, PASSWORD, settings=settings, throttle=throttle, client="test"
-            )
+            await authenticate(db, EMAIL, PASSWORD, settings=settings, client="test")
     fresh = await session.scalar(
         select(User).where(User.id == user.id).execution_options(populate_existing=True)
     )

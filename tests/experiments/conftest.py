@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.api.conftest import ADMIN_TOKEN, STAFF_TOKEN
+from tests.api.conftest import ADMIN_TOKEN, STAFF_TOKEN, make_api_key
 from tests.conftest import truncate_all
 from triad.api import create_app
 from triad.knowledge.embedding import Embedder
@@ -59,6 +59,7 @@ async def make_app(
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url="http://triad.test")
         )
+        client.headers["Authorization"] = f"Bearer {await make_api_key(application)}"
         return application, client
 
     yield build

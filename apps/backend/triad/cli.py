@@ -344,6 +344,7 @@ def serve(
 
 analytics_cli.register(app)
 auth_cli.register(app)
+auth_cli.register_keys(app)
 dialogue_cli.register(app)
 experiments_cli.register(app)
 

@@ -9,6 +9,7 @@
     ├── NotAuthorizedError            credentials missing or wrong (401)
     ├── NotFoundError                 no such resource, or not the caller's to see (404)
     ├── ConflictError                 the resource's state forbids the action (409)
+    ├── TooManyRequestsError          the caller is over a rate limit (429, retry_after seconds)
     ├── BudgetExceededError           a daily budget has nothing left for the call (429); names it
     │   └── RequestCapExceededError   one request is over a per-request token cap (422); names it
     └── ProviderError                 a model call failed at run time
@@ -87,6 +88,15 @@ class NotFoundError(TriadError):
 
 class ConflictError(TriadError):
     """The resource is in a state that does not allow the action (e.g. already resolved)."""
+
+
+class TooManyRequestsError(TriadError):
+    """The caller went over a request limit (per address or per key); `retry_after` says when
+    the window lets the next request in."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class BudgetExceededError(TriadError):

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
         default=5, ge=1, description="consecutive failed logins before the account is locked"
     )
     login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_ip_limit: int = Field(
+        default=10, ge=0, description="sign-in attempts per client address per window (0: off)"
+    )
+    login_ip_window_seconds: float = Field(default=60.0, gt=0)
+    chat_session_ip_limit: int = Field(
+        default=20,
+        ge=0,
+        description="anonymous chat sessions per client address per window (0: off)",
+    )
+    chat_session_ip_window_seconds: float = Field(default=60.0, gt=0)
+    allow_anonymous_api: bool = Field(
+        default=False,
+        description="let /v1 and /llm/complete be called without an API key (local development "
+        "only; TRIAD_ALLOW_ANONYMOUS_API)",
+    )
     tenant: str = "demo"
     tenants_dir: Path = PROJECT_ROOT / "tenants"
     chunk_size: int = Field(default=900, ge=100, description="characters per knowledge chunk")

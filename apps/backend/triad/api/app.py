@@ -13,6 +13,7 @@ from triad.api.input_guard import InputGuardMiddleware
 from triad.api.middleware import MetricsMiddleware
 from triad.api.routes import (
     admin,
+    api_keys,
     auth,
     chat,
     escalations,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(llm.router)
     app.include_router(escalations.router)
     app.include_router(admin.router)
+    app.include_router(api_keys.router)
     app.include_router(openai_compat.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from triad.auth import keys, throttle
+from triad.auth.keys import KeyGrant
 from triad.auth.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -20,7 +23,12 @@ from triad.auth.sessions import (
 )
 from triad.auth.users import user_for_token
 from triad.db.models import User
-from triad.errors import ForbiddenError, LoginRequiredError, NotAuthorizedError
+from triad.errors import (
+    ForbiddenError,
+    LoginRequiredError,
+    NotAuthorizedError,
+    TooManyRequestsError,
+)
 from triad.knowledge.embedding import Embedder
 from triad.runtime import Runtime
 from triad.settings import Settings
@@ -215,6 +223,59 @@ async def require_admin_page(
     return principal
 
 
+KEY_REQUIRED = (
+    "an API key is required: send 'Authorization: Bearer <key>' (an admin makes one with "
+    "`triad keys create`)"
+)
+api_key_scheme = HTTPBearer(
+    bearerFormat="sk-triad-...",
+    scheme_name="ApiKey",
+    description="a key made by an admin (`triad keys create`); what the OpenAI SDK sends",
+    auto_error=False,
+)
+
+
+async def machine_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
+) -> KeyGrant | None:
+    """The API key of a `/v1` or `/llm/complete` call, its rate limit and budget checked:
+    401 without a live key (unless TRIAD_ALLOW_ANONYMOUS_API is on: then None), 429 over the
+    key's requests per minute or once its budget is spent."""
+    settings: Settings = request.app.state.settings
+    if credentials is None:
+        if request.headers.get("authorization") or not settings.allow_anonymous_api:
+            raise NotAuthorizedError(KEY_REQUIRED)
+        return None
+    async with request.app.state.session_factory() as db:
+        grant = await keys.admit(db, credentials.credentials.strip())
+    if grant is None:
+        raise NotAuthorizedError("the API key is wrong or revoked")
+    return grant
+
+
+async def limit_chat_sessions(request: Request) -> None:
+    """At most `chat_session_ip_limit` anonymous chat sessions per client address per window,
+    counted in PostgreSQL so every replica sees the same count (429 with Retry-After)."""
+    settings: Settings = request.app.state.settings
+    if not settings.chat_session_ip_limit:
+        return
+    client = request.client.host if request.client else "unknown"
+    async with request.app.state.session_factory() as db:
+        verdict = await throttle.hit(
+            db,
+            f"chat-session-ip:{client}",
+            limit=settings.chat_session_ip_limit,
+            window_seconds=settings.chat_session_ip_window_seconds,
+        )
+    if not verdict.allowed:
+        raise TooManyRequestsError(
+            f"too many new chat sessions from your address (at most "
+            f"{settings.chat_session_ip_limit} per {settings.chat_session_ip_window_seconds:g} s)",
+            retry_after=verdict.retry_after,
+        )
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder_dep)]
@@ -228,3 +289,5 @@ AdminPage = Annotated[Principal, Depends(require_admin_page)]
 StaffPageDep = Depends(require_staff_page)
 AdminPageDep = Depends(require_admin_page)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+ApiKeyDep = Annotated[KeyGrant | None, Depends(machine_key)]
+ChatSessionLimit = Depends(limit_chat_sessions)

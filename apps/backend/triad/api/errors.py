@@ -137,7 +137,7 @@ def status_for(exc: errors.TriadError) -> int:
             return 429
         case errors.ContentFilteredError():
             return 422
-        case AccountLockedError():
+        case AccountLockedError() | errors.TooManyRequestsError():
             return 429
         case errors.ForbiddenError():
             return 403
@@ -186,7 +186,11 @@ async def _handle(_: Request, exc: Exception) -> JSONResponse:
     retry_after = (
         exc.retry_after
         if isinstance(
-            exc, errors.RateLimitedError | errors.BudgetExceededError | AccountLockedError
+            exc,
+            errors.RateLimitedError
+            | errors.BudgetExceededError
+            | AccountLockedError
+            | errors.TooManyRequestsError,
         )
         else None
     )

@@ -45,6 +45,7 @@ async def agent_turn(
     runtime: Runtime,
     tenant: str,
     embedder: TextEmbedder,
+    api_key_id: int | None = None,
 ) -> Response:
     """One checked customer turn; streamed out in pieces when asked, after the critic ran."""
     *earlier, last = body.chat
@@ -76,6 +77,7 @@ async def agent_turn(
         lesson_limit=runtime.prompt_lessons,
         embedder=embedder,
         user_id=body.user,
+        api_key_id=api_key_id,
     )
     result = turn.result
     input_tokens = sum(o.completion.input_tokens or 0 for o in result.outcomes if o.completion)

@@ -19,7 +19,8 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triad.auth.lockout import AccountLockedError, LoginThrottle
+from triad.auth import throttle
+from triad.auth.lockout import AccountLockedError, SignInThrottledError
 from triad.auth.passwords import (
     burn_dummy_verify,
     hash_password,
@@ -119,37 +120,49 @@ async def authenticate(
     password: str,
     *,
     settings: Settings,
-    throttle: LoginThrottle,
     client: str,
 ) -> User:
     """The user whose email and password these are, or a generic NotAuthorizedError.
 
-    Locked accounts (and throttled unknown emails) raise AccountLockedError even with the right
-    password. Failures are committed before raising, so they count even though the login fails.
-    The counter moves in single UPDATE statements (never read-modify-write), so guesses sent in
-    parallel cannot slip past the lock. argon2 runs in a worker thread, off the event loop.
+    Before any password is hashed, one atomic step checks the limits and counts the attempt:
+    the client address's sliding window (SignInThrottledError), then the account's lock
+    (AccountLockedError, even with the right password) or, for an unknown email, that email's
+    window. So guesses sent in parallel, to one replica or many, cannot get more than
+    `login_max_failures` passwords checked before the lock. argon2 runs in a worker thread.
     """
+    if settings.login_ip_limit:
+        verdict = await throttle.hit(
+            session,
+            f"login-ip:{client}",
+            limit=settings.login_ip_limit,
+            window_seconds=settings.login_ip_window_seconds,
+        )
+        if not verdict.allowed:
+            raise SignInThrottledError(verdict.retry_after)
     address = email.strip().lower()
-    now = datetime.now(UTC)
     user = await session.scalar(select(User).where(User.email == address))
     if user is None or not user.is_active:
-        key = f"{client}|{address}"
-        throttle.check(key)
-        throttle.failed(key)  # counted before the await, so parallel guesses see it
+        digest = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()
+        verdict = await throttle.hit(
+            session,
+            f"login-email:{digest}",
+            limit=settings.login_max_failures,
+            window_seconds=settings.login_lockout_minutes * 60,
+        )
+        if not verdict.allowed:
+            raise AccountLockedError(verdict.retry_after)
         await anyio.to_thread.run_sync(burn_dummy_verify, password)
         raise NotAuthorizedError(LOGIN_FAILED)
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLockedError((user.locked_until - now).total_seconds())
-    stored_hash = user.password_hash
+    user_id, stored_hash = user.id, user.password_hash
+    own_lock = await _count_attempt(session, user_id, settings)
     if not await anyio.to_thread.run_sync(verify_password, stored_hash, password):
-        await _count_failure(session, user.id, settings)
-        raise NotAuthorizedError(LOGIN_FAILED)
-    await _clear_failures(session, user.id, now)
+        raise NotAuthorizedError(LOGIN_FAILED)  # counted already, before the hash
+    await _clear_failures(session, user_id, own_lock)
     if needs_rehash(stored_hash):
         fresh = await anyio.to_thread.run_sync(rehash_password, password)
         await session.execute(
             update(User)
-            .where(User.id == user.id, User.password_hash == stored_hash)
+            .where(User.id == user_id, User.password_hash == stored_hash)
             .values(password_hash=fresh)
             .execution_options(synchronize_session=False)
         )
@@ -158,41 +171,62 @@ async def authenticate(
     return user
 
 
-async def _count_failure(session: AsyncSession, user_id: int, settings: Settings) -> None:
-    """One more failed login, atomically; the `login_max_failures`-th locks the account.
+async def _count_attempt(
+    session: AsyncSession, user_id: int, settings: Settings
+) -> datetime | None:
+    """Refuse a locked account, else count this attempt as a failure until the password is
+    proven right, in one UPDATE: the `login_max_failures`-th attempt sets the lock itself.
 
-    Both SET expressions read the row as it was before this UPDATE, and PostgreSQL re-reads the
-    row when a concurrent UPDATE got there first, so no failure is lost.
+    Returns the lock this attempt set (a right password may lift its own lock: four wrong
+    guesses and then the right one still sign in), or None. PostgreSQL re-reads the row when a
+    concurrent UPDATE got there first, so no attempt is lost and none slips past the lock.
     """
     reached = User.failed_logins + 1 >= settings.login_max_failures
     lock_until = func.now() + timedelta(minutes=settings.login_lockout_minutes)
-    await session.execute(
+    counted = await session.execute(
         update(User)
-        .where(User.id == user_id)
+        .where(
+            User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= func.now())
+        )
         .values(
             failed_logins=case((reached, 0), else_=User.failed_logins + 1),
             locked_until=case((reached, lock_until), else_=User.locked_until),
         )
+        .returning(User.locked_until, func.now())
         .execution_options(synchronize_session=False)
     )
+    row = counted.first()
+    if row is None:
+        await _refuse_locked(session, user_id)
     await session.commit()
+    assert row is not None
+    locked_until, now = row
+    return locked_until if locked_until is not None and locked_until > now else None
 
 
-async def _clear_failures(session: AsyncSession, user_id: int, now: datetime) -> None:
-    """Reset the counter after a good password, unless a parallel guess locked the account
+async def _refuse_locked(session: AsyncSession, user_id: int) -> None:
+    found = await session.execute(select(User.locked_until, func.now()).where(User.id == user_id))
+    locked_until, now = found.one()
+    await session.rollback()
+    left = (locked_until - now).total_seconds() if locked_until is not None else 0.0
+    raise AccountLockedError(left)
+
+
+async def _clear_failures(session: AsyncSession, user_id: int, own_lock: datetime | None) -> None:
+    """Reset the counter after a right password, unless a lock set by another attempt holds
     meanwhile: then the login is refused like any login on a locked account."""
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= func.now())
+    if own_lock is not None:
+        unlocked = or_(unlocked, User.locked_until == own_lock)
     result = await session.execute(
         update(User)
-        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .where(User.id == user_id, unlocked)
         .values(failed_logins=0, locked_until=None)
         .returning(User.id)
         .execution_options(synchronize_session=False)
     )
     if result.first() is None:
-        locked_until = await session.scalar(select(User.locked_until).where(User.id == user_id))
-        await session.rollback()
-        left = (locked_until - now).total_seconds() if locked_until is not None else 0.0
-        raise AccountLockedError(left)
+        await _refuse_locked(session, user_id)
 
 
 # --- API tokens ------------------------------------------------------------------------------

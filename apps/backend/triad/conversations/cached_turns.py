@@ -36,6 +36,7 @@ async def record_cached_turn(
     scope: CacheScope,
     cache: TurnCache,
     user_id: str | None,
+    api_key_id: int | None = None,
 ) -> tuple[Message, Message, EnsembleResult]:
     """Add every row of a turn served from the cache; flushes, the caller commits."""
     agent = scope.agent or ""
@@ -104,6 +105,7 @@ async def record_cached_turn(
             cost_usd=0.0,
             outcome="cache_hit",
             reason=hit.reason,
+            api_key_id=api_key_id,
         )
     )
     await cache.record_hit(session, hit, scope, message_id=reply.id)

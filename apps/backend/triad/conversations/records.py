@@ -57,6 +57,7 @@ def attempt_row(
     role: str | None = None,
     message_id: int | None = None,
     experiment: Assignment | None = None,
+    api_key_id: int | None = None,
 ) -> ProviderCall:
     """One router attempt as a provider_calls row (shared with `POST /llm/complete`)."""
     provider, _, model = record.model_id.partition(":")
@@ -80,11 +81,16 @@ def attempt_row(
         reason=record.reason,
         experiment_id=experiment.experiment_id if experiment else None,
         experiment_arm=experiment.arm if experiment else None,
+        api_key_id=api_key_id,
     )
 
 
 def _provider_call_rows(
-    message_id: int, result: EnsembleResult, outcome: RoleOutcome, user_id: str | None
+    message_id: int,
+    result: EnsembleResult,
+    outcome: RoleOutcome,
+    user_id: str | None,
+    api_key_id: int | None,
 ) -> list[ProviderCall]:
     """One row per router attempt; one row for a role served by a plain provider."""
     if outcome.attempts:
@@ -97,14 +103,19 @@ def _provider_call_rows(
                 role=outcome.role,
                 message_id=message_id,
                 experiment=result.experiment,
+                api_key_id=api_key_id,
             )
             for a in outcome.attempts
         ]
-    return [_plain_call_row(message_id, result, outcome, user_id)]
+    return [_plain_call_row(message_id, result, outcome, user_id, api_key_id)]
 
 
 def _plain_call_row(
-    message_id: int, result: EnsembleResult, outcome: RoleOutcome, user_id: str | None
+    message_id: int,
+    result: EnsembleResult,
+    outcome: RoleOutcome,
+    user_id: str | None,
+    api_key_id: int | None,
 ) -> ProviderCall:
     done = outcome.completion
     provider, _, model = outcome.model_id.partition(":")
@@ -126,6 +137,7 @@ def _plain_call_row(
         reason=f"ensemble role {outcome.role}",
         experiment_id=result.experiment.experiment_id if result.experiment else None,
         experiment_arm=result.experiment.arm if result.experiment else None,
+        api_key_id=api_key_id,
     )
 
 
@@ -137,6 +149,7 @@ async def record_turn(
     customer_text: str,
     result: EnsembleResult,
     user_id: str | None,
+    api_key_id: int | None = None,
 ) -> tuple[Message, Message, Escalation | None]:
     """Add the customer message, reply, candidates, evaluation, signal and escalation.
 
@@ -175,7 +188,9 @@ async def record_turn(
     }
     session.add_all(candidates.values())
     session.add_all(
-        row for o in result.outcomes for row in _provider_call_rows(reply.id, result, o, user_id)
+        row
+        for o in result.outcomes
+        for row in _provider_call_rows(reply.id, result, o, user_id, api_key_id)
     )
     await session.flush()
 

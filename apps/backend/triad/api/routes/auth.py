@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.api.deps import Principal, SessionDep, SettingsDep, current_principal
 from triad.auth import sessions
-from triad.auth.lockout import LoginThrottle
 from triad.auth.users import authenticate
 from triad.db.models import User
 from triad.settings import Settings
@@ -24,21 +23,9 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def login_throttle(request: Request) -> LoginThrottle:
-    """The app's throttle for logins with unknown emails (made on first use)."""
-    state = request.app.state
-    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
-    if throttle is None:
-        settings: Settings = state.settings
-        throttle = LoginThrottle(
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_minutes * 60,
-        )
-        state.login_throttle = throttle
-    return throttle
-
-
 def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, run uvicorn with
+    --proxy-headers and --forwarded-allow-ips so this is the client, not the proxy)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -55,7 +42,6 @@ async def sign_in(
         email,
         password,
         settings=settings,
-        throttle=login_throttle(request),
         client=client_address(request),
     )
     previous = request.cookies.get(sessions.SESSION_COOKIE)
@@ -100,7 +86,8 @@ class MeOut(BaseModel):
 async def login(
     body: LoginIn, request: Request, response: Response, db: SessionDep, settings: SettingsDep
 ) -> LoginOut:
-    """Sign in: sets the HttpOnly session cookie. 401 when wrong, 429 (Retry-After) when locked."""
+    """Sign in: sets the HttpOnly session cookie. 401 when wrong; 429 (Retry-After) when the
+    account is locked or this address made too many sign-in attempts in the last minute."""
     user, token, csrf = await sign_in(request, db, settings, body.email, body.password)
     sessions.set_session_cookie(response, token, request=request, settings=settings)
     role: Literal["staff", "admin"] = "admin" if user.role == "admin" else "staff"

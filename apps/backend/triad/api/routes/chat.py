@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triad.api.deps import EmbedderDep, RuntimeDep, SessionDep, SettingsDep
+from triad.api.deps import ChatSessionLimit, EmbedderDep, RuntimeDep, SessionDep, SettingsDep
 from triad.api.input_guard import DbId
 from triad.conversations import service
 
@@ -91,11 +91,12 @@ def _out(m: object) -> MessageOut:
     return MessageOut.model_validate(m, from_attributes=True)
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, dependencies=[ChatSessionLimit])
 async def create_session(
     session: SessionDep, settings: SettingsDep, runtime: RuntimeDep, body: NewSession | None = None
 ) -> SessionCreated:
-    """Open a chat session; the returned token is required for every later call."""
+    """Open a chat session; the returned token is required for every later call. Each client
+    address may open a limited number per minute (429 with Retry-After beyond it)."""
     body = body or NewSession()
     if body.agent is not None:
         runtime.check_agent(body.agent)

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from triad.api.deps import RuntimeDep, SessionDep
+from triad.api.deps import ApiKeyDep, RuntimeDep, SessionDep
+from triad.auth.keys import ROUTER_MODEL, KeyGrant
 from triad.conversations.records import attempt_row
 from triad.errors import AllProvidersFailedError, BudgetExceededError
 from triad.experiments.arms import Assignment
@@ -68,36 +69,39 @@ class CompleteResponse(BaseModel):
 
 @router.post("/complete")
 async def complete(
-    body: CompleteRequest, session: SessionDep, runtime: RuntimeDep
+    body: CompleteRequest, session: SessionDep, runtime: RuntimeDep, key: ApiKeyDep
 ) -> CompleteResponse:
     """Route a prompt by task_type and priority: retries, circuit breakers and fallback.
 
     Every model tried or skipped is recorded (tokens, cost, latency, retries, reason). A
     degraded answer (from a lower tier than the route's first model) says so and carries the
     configured disclaimer; `text` itself is left as the model wrote it. When every model fails
-    the answer is a 503 whose body names each attempt.
+    the answer is a 503 whose body names each attempt. Needs an API key (`Authorization:
+    Bearer`); a key limited to some models must allow `triad/auto`, the plain router.
     """
+    if key is not None:
+        key.check_model(ROUTER_MODEL)
     messages = [ChatMessage(role="system", content=body.system)] if body.system else []
     messages.append(ChatMessage(role="user", content=body.prompt))
-    request = CompletionRequest(
-        messages=messages, max_tokens=body.max_tokens, temperature=body.temperature
-    )
     arm = await assign_unit(
         session, target_kind="task_type", target=body.task_type, unit=body.user_id
     )
-    key = RouteKey(
+    route = RouteKey(
         task_type=body.task_type,
         priority=body.priority,
         user_id=body.user_id,
         prompt_version=arm.cache_tag if arm else None,
     )
     first = arm.choice.model if arm else None
+    request = CompletionRequest(
+        messages=messages, max_tokens=body.max_tokens, temperature=body.temperature
+    )
     try:
-        routed = await runtime.router.route(key, request, first=first)
+        routed = await runtime.router.route(route, request, first=first)
     except (AllProvidersFailedError, BudgetExceededError) as exc:
-        await _record(session, body, attempts_of(exc), arm)
+        await _record(session, body, attempts_of(exc), arm, key)
         raise
-    await _record(session, body, routed.attempts, arm)
+    await _record(session, body, routed.attempts, arm, key)
     done, winner = routed.completion, routed.attempts[-1]
     return CompleteResponse(
         text=done.text,
@@ -132,9 +136,16 @@ async def _record(
     body: CompleteRequest,
     records: list[AttemptRecord],
     arm: Assignment | None = None,
+    key: KeyGrant | None = None,
 ) -> None:
     session.add_all(
-        attempt_row(r, task_type=body.task_type, user_id=body.user_id, experiment=arm)
+        attempt_row(
+            r,
+            task_type=body.task_type,
+            user_id=body.user_id,
+            experiment=arm,
+            api_key_id=key.id if key else None,
+        )
         for r in records
     )
     await session.commit()

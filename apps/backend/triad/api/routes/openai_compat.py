@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from triad import errors
-from triad.api.deps import EmbedderDep, RuntimeDep, SessionDep, SettingsDep
+from triad.api.deps import ApiKeyDep, EmbedderDep, RuntimeDep, SessionDep, SettingsDep
 from triad.api.errors import status_for
 from triad.api.openai_shapes import (
     SSE_DONE,
@@ -43,6 +43,7 @@ from triad.api.openai_shapes import (
     usage,
 )
 from triad.api.openai_turns import agent_turn
+from triad.auth.keys import KeyGrant
 from triad.conversations.records import attempt_row
 from triad.providers.base import CompletionRequest
 from triad.routing.router import attempts_of
@@ -142,8 +143,8 @@ def _model(model_id: str, owner: str, checked: bool, description: str) -> dict[s
 
 
 @router.get("/models")
-async def list_models(runtime: RuntimeDep) -> dict[str, Any]:
-    """Registry ids and the `triad/*` routes, as OpenAI's model list.
+async def list_models(runtime: RuntimeDep, key: ApiKeyDep) -> dict[str, Any]:
+    """Registry ids and the `triad/*` routes, as OpenAI's model list (those the API key may use).
 
     Each entry says whether its answers are `checked`: only the `triad/<agent>` models run the
     ensemble and the critic; `triad/auto` and registry ids are one model's unchecked answer."""
@@ -169,6 +170,8 @@ async def list_models(runtime: RuntimeDep) -> dict[str, Any]:
         _model(spec.id, spec.provider, False, "this model first, then the router's fallbacks")
         for spec in sorted(runtime.registry, key=lambda s: s.id)
     ]
+    if key is not None:
+        data = [m for m in data if key.allows(m["id"])]
     return {"object": "list", "data": data}
 
 
@@ -180,19 +183,28 @@ async def chat_completions(
     runtime: RuntimeDep,
     settings: SettingsDep,
     embedder: EmbedderDep,
+    key: ApiKeyDep,
     priority_header: PriorityHeader = None,
 ) -> Response:
-    """OpenAI's chat completions over Triad's router or, for `triad/<agent>`, its ensemble."""
+    """OpenAI's chat completions over Triad's router or, for `triad/<agent>`, its ensemble.
+
+    Needs an API key (`Authorization: Bearer`, as the SDK sends its `api_key`); a key limited
+    to some models gets 403 for any other."""
     name = body.model
+    if key is not None:
+        key.check_model(name)
+    key_id = key.id if key else None
     if name.startswith(AGENT_PREFIX) and name != AUTO:
         agent = name.removeprefix(AGENT_PREFIX)
         if agent not in runtime.rules.agents:
             raise ModelNotFoundError(name, known_models(runtime))
-        return await agent_turn(body, agent, session, runtime, settings.tenant, embedder)
+        return await agent_turn(
+            body, agent, session, runtime, settings.tenant, embedder, api_key_id=key_id
+        )
     first = None if name == AUTO else name
     if first is not None and first not in runtime.registry:
         raise ModelNotFoundError(name, known_models(runtime))
-    key = RouteKey(
+    route = RouteKey(
         task_type=body.task_type or "default",
         priority=priority_header or body.priority or "medium",
         user_id=body.user,
@@ -204,13 +216,13 @@ async def chat_completions(
         options["temperature"] = body.temperature
     call = CompletionRequest(**options)
     if body.stream:
-        return await _open_stream(body, key, call, first, request, runtime)
+        return await _open_stream(body, route, call, first, request, runtime, key)
     try:
-        routed = await runtime.router.route(key, call, first=first)
+        routed = await runtime.router.route(route, call, first=first)
     except (errors.AllProvidersFailedError, errors.BudgetExceededError) as exc:
-        await _record(session, key, attempts_of(exc))
+        await _record(session, route, attempts_of(exc), key)
         raise
-    await _record(session, key, routed.attempts)
+    await _record(session, route, routed.attempts, key)
     done, winner = routed.completion, routed.attempts[-1]
     triad = _triad(routed.model_id, routed.attempts, degraded=routed.degraded)
     triad["cached"] = routed.cached
@@ -240,9 +252,17 @@ def _headers(model_id: str, degraded: bool) -> dict[str, str]:
     return {"x-triad-model": model_id, "x-triad-degraded": "true" if degraded else "false"}
 
 
-async def _record(session: AsyncSession, key: RouteKey, attempts: list[AttemptRecord]) -> None:
+async def _record(
+    session: AsyncSession, route: RouteKey, attempts: list[AttemptRecord], key: KeyGrant | None
+) -> None:
     session.add_all(
-        attempt_row(a, task_type=key.task_type, user_id=key.user_id, agent=key.agent)
+        attempt_row(
+            a,
+            task_type=route.task_type,
+            user_id=route.user_id,
+            agent=route.agent,
+            api_key_id=key.id if key else None,
+        )
         for a in attempts
     )
     await session.commit()
@@ -255,6 +275,7 @@ async def _open_stream(
     first: str | None,
     request: Request,
     runtime: Runtime,
+    api_key: KeyGrant | None,
 ) -> StreamingResponse:
     """Fall back until a model streams; only then is the 200 sent (so total failure is a 503)."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
@@ -263,7 +284,7 @@ async def _open_stream(
         stream = await streamer.open(key, call, first=first)
     except (errors.AllProvidersFailedError, errors.BudgetExceededError) as exc:
         async with factory() as session:
-            await _record(session, key, attempts_of(exc))
+            await _record(session, key, attempts_of(exc), api_key)
         raise
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
@@ -291,7 +312,7 @@ async def _open_stream(
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
                 async with factory() as session:
-                    await _record(session, key, stream.attempts)
+                    await _record(session, key, stream.attempts, api_key)
         yield SSE_DONE
 
     headers = _headers(stream.model_id, stream.degraded) | {"cache-control": "no-cache"}
