@@ -278,3 +278,17 @@ async def test_kids_are_children_in_plain_english() -> None:
         asking("How much is a kid?", *knowledge("pricing.md"))
     )
     assert done.text == "Per-guest prices: Children (ages 4 to 12): $30 per child."
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which veggies get grilled?", "zucchini"),
+        ("Do we have to add a tip on top?", "gratuity"),
+    ],
+)
+async def test_informal_words_meet_the_knowledge_bases_words(question: str, expected: str) -> None:
+    done = await ExtractiveProvider().complete(
+        asking(question, *knowledge("menu.md", "pricing.md"))
+    )
+    assert expected in sentences(done.text)[0].lower(), done.text

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from triad.lexicon import CANONICAL
 from triad.providers.base import Completion, CompletionRequest, ContextPassage, Provider
 
 EmbedFn = Callable[[Sequence[str]], npt.NDArray[Any]]
@@ -49,19 +50,7 @@ while who whom why will with would you your yours tell know want need get much m
 hi hello thanks thank let us
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_IRREGULAR = {
-    "paid": "pay",
-    "children": "child",
-    "people": "person",
-    "ate": "eat",
-    "eaten": "eat",
-    "brought": "bring",
-    "bought": "buy",
-    "men": "man",
-    "kid": "child",
-    "kids": "child",
-    "women": "woman",
-}
+_IRREGULAR = CANONICAL
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
@@ -107,8 +96,7 @@ _CLAUSE = re.compile(r"[.?!;,]+\s*")
 
 def stem(word: str) -> str:
     """A light, deterministic stemmer: plural and -ing/-ed endings, then a final 'e'."""
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
+    word = _IRREGULAR.get(word, word)
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from triad.lexicon import CANONICAL
+
 WORD_RE = re.compile(
     r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'\u2019]*(?:-[A-Za-z0-9\u00C0-\u024F']+)*"
 )
@@ -101,18 +103,14 @@ class Token:
         return self.text[:1].isupper()
 
 
-_CANONICAL = {
-    "kid": "child", "kids": "child", "children": "child", "people": "person", "ppl": "person",
-    "persons": "person", "men": "man", "women": "woman",
-}  # fmt: skip
+_CANONICAL = CANONICAL
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix-stripping stem so that plurals and verb forms meet their base word."""
     w = word.lower().replace("\u2019", "'")
-    if w in _CANONICAL:
-        return _CANONICAL[w]
+    w = _CANONICAL.get(w, w)  # then stemmed like the knowledge base's own word
     if w.endswith("'s"):
         w = w[:-2]
     w = w.strip("'")
