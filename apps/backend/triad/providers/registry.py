@@ -74,6 +74,12 @@ class ModelSpec(BaseModel):
     input_price_per_mtok: float = Field(default=0.0, ge=0.0)
     output_price_per_mtok: float = Field(default=0.0, ge=0.0)
     context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="the longest answer one API request may ask of this model: /v1 and "
+        "/llm/complete clamp max_tokens to it (and default to it when it is lower than 256)",
+    )
     tier: Tier = "standard"
     local: LocalOptions | None = None
     extractive: ExtractiveOptions | None = None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from triad.api.deps import ApiKeyDep, RuntimeDep, SessionDep
+from triad.api.token_limits import completion_tokens
 from triad.auth.keys import ROUTER_MODEL, KeyGrant
 from triad.conversations.records import attempt_row
 from triad.errors import AllProvidersFailedError, BudgetExceededError
@@ -30,7 +31,9 @@ class CompleteRequest(BaseModel):
     priority: Priority = "medium"
     user_id: str | None = Field(default=None, max_length=200)
     system: str | None = Field(default=None, max_length=8_000)
-    max_tokens: int = Field(default=256, ge=1, le=4096)
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=4096, description="default 256; at most the model's cap"
+    )
     temperature: float = Field(default=0.2, ge=0, le=2)
 
     @field_validator("prompt")
@@ -93,9 +96,8 @@ async def complete(
         prompt_version=arm.cache_tag if arm else None,
     )
     first = arm.choice.model if arm else None
-    request = CompletionRequest(
-        messages=messages, max_tokens=body.max_tokens, temperature=body.temperature
-    )
+    limit = completion_tokens(runtime, route, first=first, requested=body.max_tokens)
+    request = CompletionRequest(messages=messages, max_tokens=limit, temperature=body.temperature)
     try:
         routed = await runtime.router.route(route, request, first=first)
     except (AllProvidersFailedError, BudgetExceededError) as exc:

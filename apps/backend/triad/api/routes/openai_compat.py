@@ -43,6 +43,7 @@ from triad.api.openai_shapes import (
     usage,
 )
 from triad.api.openai_turns import agent_turn
+from triad.api.token_limits import completion_tokens
 from triad.auth.keys import KeyGrant
 from triad.conversations.records import attempt_row
 from triad.providers.base import CompletionRequest
@@ -210,8 +211,7 @@ async def chat_completions(
         user_id=body.user,
     )
     options: dict[str, Any] = {"messages": body.chat, "stop": body.stops}
-    if body.limit is not None:
-        options["max_tokens"] = body.limit
+    options["max_tokens"] = completion_tokens(runtime, route, first=first, requested=body.limit)
     if body.temperature is not None:
         options["temperature"] = body.temperature
     call = CompletionRequest(**options)
