@@ -55,6 +55,7 @@ def _check(
         ("6/20", MONDAY, date(2026, 6, 20)),
         ("6/20/27", MONDAY, date(2027, 6, 20)),
         ("tomorrow", MONDAY, date(2026, 6, 9)),
+        ("can we do tmrw night?", MONDAY, date(2026, 6, 9)),
         ("on a sunday", MONDAY, None),
         ("may I book?", MONDAY, None),
         ("February 30", MONDAY, None),

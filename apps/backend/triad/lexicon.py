@@ -7,6 +7,8 @@ matching and the critic's stems, so both read "veggies", "tip" and "ppl" the sam
 
 from __future__ import annotations
 
+import re
+
 CANONICAL: dict[str, str] = {
     # irregular plurals and verb forms
     "children": "child", "people": "person", "persons": "person", "men": "man",
@@ -19,3 +21,12 @@ CANONICAL: dict[str, str] = {
     "bday": "birthday", "nite": "night", "yr": "year", "yrs": "year", "mins": "minute",
     "hrs": "hour", "hr": "hour", "appt": "appointment", "resi": "reservation",
 }  # fmt: skip
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def normalized(text: str) -> str:
+    """`text` lower-cased with every informal word replaced by its usual form ("tmrw" ->
+    "tomorrow"), for parsers that look for the usual words."""
+    return _WORD.sub(lambda m: CANONICAL.get(m[0].lower(), m[0].lower()), text.lower())

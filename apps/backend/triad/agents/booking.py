@@ -19,6 +19,7 @@ from triad.agents.extract import extract_guests, find_city
 from triad.agents.facts import clock, join, money, num, word
 from triad.agents.quote import QuoteRequest, compute_quote
 from triad.agents.rules import WEEKDAYS, BusinessRules
+from triad.lexicon import normalized
 
 Severity = Literal["blocking", "missing", "ask", "needs_approval", "info"]
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -102,7 +103,7 @@ def _future(d: date, today: date) -> date:
 
 def parse_date(text: str, today: date) -> date | None:
     """The first date in text: ISO, "June 14", "14 June", "6/14", "tomorrow", "next Saturday"."""
-    t, found = text.lower(), []
+    t, found = normalized(text), []
     year = r"(?:,?\s+(\d{4}))?"
     for m in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", t):
         found.append((m.start(), (int(m[1]), int(m[2]), int(m[3])), True))
