@@ -19,6 +19,7 @@ from triad.analytics.charts import consensus_histogram, disagreements, provider_
 from triad.analytics.effects import MEASURES, LessonEffect, approved_effects
 from triad.analytics.winrates import WinRateRow, win_rates
 from triad.api.deps import AdminPage, EmbedderDep, RuntimeDep, SessionDep, SettingsDep
+from triad.api.input_guard import DbId
 from triad.db.models import Escalation, Lesson, TrainingSignal
 from triad.dialogue import lessons as lesson_service
 from triad.routing.budget import BudgetConfig
@@ -228,7 +229,7 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/lessons/{lesson_id}/{action}", response_model=None)
 async def review_lesson(
     request: Request,
-    lesson_id: int,
+    lesson_id: DbId,
     action: str,
     principal: AdminPage,
     session: SessionDep,

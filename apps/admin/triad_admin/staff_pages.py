@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from triad import errors
 from triad.api.deps import SessionDep, StaffPage
 from triad.api.errors import status_for
+from triad.api.input_guard import DbId
 from triad.conversations import service
 from triad.db.models import (
     Candidate,
@@ -150,7 +151,7 @@ async def queue(
 @router.get("/escalations/{escalation_id}", response_model=None)
 async def case(
     request: Request,
-    escalation_id: int,
+    escalation_id: DbId,
     principal: StaffPage,
     session: SessionDep,
     done: Annotated[str | None, Query(max_length=32)] = None,
@@ -252,7 +253,7 @@ async def _evidence_context(
 
 @router.get("/turns/{message_id}", response_model=None)
 async def turn(
-    request: Request, message_id: int, principal: StaffPage, session: SessionDep
+    request: Request, message_id: DbId, principal: StaffPage, session: SessionDep
 ) -> Response:
     """One answered turn (a lesson's evidence): the same view as a case, without the reply form."""
     message = await session.get(Message, message_id)
@@ -270,7 +271,7 @@ async def turn(
 
 @router.post("/escalations/{escalation_id}/claim", response_model=None)
 async def claim(
-    request: Request, escalation_id: int, principal: StaffPage, session: SessionDep
+    request: Request, escalation_id: DbId, principal: StaffPage, session: SessionDep
 ) -> Response:
     """Claim the case, then back to it."""
     back = f"/staff/escalations/{escalation_id}"
@@ -287,7 +288,7 @@ async def claim(
 @router.post("/escalations/{escalation_id}/reply", response_model=None)
 async def reply(
     request: Request,
-    escalation_id: int,
+    escalation_id: DbId,
     principal: StaffPage,
     session: SessionDep,
     text: Annotated[str, Form()] = "",
