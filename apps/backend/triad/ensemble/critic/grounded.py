@@ -32,6 +32,13 @@ from triad.ensemble.critic.models import (
 )
 from triad.ensemble.critic.numbers import FactContext, FactVerdict, check_facts
 from triad.ensemble.critic.semantic import EmbeddingCache, EmbedFn, max_similarity
+from triad.ensemble.critic.verifier import (
+    VerifyFn,
+    load_verifier,
+    second_opinion,
+    ties_values,
+    wording_only,
+)
 
 _INDEX_CACHE_SIZE = 64
 _CONSEQUENCE_RE = re.compile(
@@ -94,12 +101,26 @@ def _answer_verdict(
 class GroundedCritic:
     """Grounded claim checks, a winner and a consensus score for a set of answers."""
 
-    def __init__(self, embed: EmbedFn | None = None, config: CriticConfig | None = None) -> None:
+    def __init__(
+        self,
+        embed: EmbedFn | None = None,
+        config: CriticConfig | None = None,
+        verify: VerifyFn | None = None,
+    ) -> None:
+        """`verify`: the learned verifier to consult; by default the packaged one, loaded on
+        first need, when `config.verifier` is on."""
         self.config = config or CriticConfig()
+        self._verify = verify
         self._cache = EmbeddingCache(embed, self.config.cache_size) if embed else None
         self._indexes: OrderedDict[tuple[str, tuple[str, ...], tuple[str, ...]], EvidenceIndex]
         self._indexes = OrderedDict()
         self._lock = threading.Lock()
+
+    def _verifier(self) -> VerifyFn | None:
+        """The injected verifier, else the packaged one when the config turns it on."""
+        if self._verify is None and self.config.verifier:
+            self._verify = load_verifier()
+        return self._verify
 
     def _index(self, question: str, evidence: Sequence[str], facts: Sequence[str]) -> EvidenceIndex:
         key = (question, tuple(texts_of(evidence)), tuple(texts_of(facts)))
@@ -215,6 +236,17 @@ class GroundedCritic:
                 outcomes[r][i] = check_claim(
                     a, fv, index, sem, self.config, first=i == 0, premise=premise
                 )
+        veto = self.config.verifier_veto > 0
+        todo = [(r, i) for r, out in outcomes.items() for i, (v, _) in enumerate(out)
+                if wording_only(v) or (veto and ties_values(
+                    v, len(claims[r][i][0].facts), len(claims[r][i][0].entities)))]  # fmt: skip
+        verify = self._verifier() if todo else None
+        if verify is not None:
+            k = self.config.verifier_candidates
+            doubts = [(outcomes[r][i][0], [index.sentences[j].text for j in
+                      _nearest(claims[r][i][0], index, k)]) for r, i in todo]  # fmt: skip
+            for (r, i), v in zip(todo, second_opinion(verify, doubts, self.config), strict=True):
+                outcomes[r][i] = (v, False)
         verdicts = {
             role: _answer_verdict(
                 [v for v, _ in out], [a for a, _ in claims[role]], index, meaning.get(role)

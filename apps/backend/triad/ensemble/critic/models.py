@@ -49,6 +49,25 @@ class CriticConfig(BaseModel):
         default=0.5, ge=0, le=1, description="share of agreement that is typed-fact overlap"
     )
     cache_size: int = Field(default=8192, ge=0, description="embeddings kept, by text")
+    verifier: bool = Field(
+        default=False,
+        description="ask the learned verifier (a MiniLM cross-encoder) about claims the rules "
+        "can only call unsupported for their wording; numbers, money, lists and denials stay "
+        "with the rules",
+    )
+    verifier_support: float = Field(
+        default=0.9, ge=0, le=1, description="verifier probability that makes such a claim pass"
+    )
+    verifier_veto: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="verifier probability below which a supported claim stating a value or "
+        "a name fails (0: the verifier never overrules a pass; each such claim costs a call)",
+    )
+    verifier_candidates: int = Field(
+        default=4, ge=1, description="evidence sentences (most shared words) the verifier reads"
+    )
 
 
 class ClaimVerdict(BaseModel):
