@@ -51,14 +51,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import machine, percentile, replace_block
+from benchlib import fresh_database, ingest_knowledge, machine, percentile, replace_block
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from triad.db import migrate
-from triad.db.embedded import drop_database, ensure_database
 from triad.db.models import Candidate, ProviderCall
-from triad.db.session import make_engine, make_session_factory
+from triad.db.session import make_engine
 from triad.settings import PROJECT_ROOT, Settings
 
 # The fault server and its config live with the tests that use them too.
@@ -99,25 +97,6 @@ class Arm:
 def load_questions(path: Path) -> list[str]:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [str(json.loads(line)["q"]) for line in lines]
-
-
-def fresh_database(settings: Settings) -> str:
-    drop_database(settings, DATABASE)
-    url = ensure_database(settings, DATABASE)
-    migrate.upgrade(url)
-    return url
-
-
-async def ingest(settings: Settings, url: str) -> None:
-    from triad.knowledge.embedding import get_embedder
-    from triad.knowledge.ingest import ingest_with_settings
-
-    engine = make_engine(url)
-    try:
-        async with make_session_factory(engine)() as session:
-            await ingest_with_settings(session, settings, get_embedder())
-    finally:
-        await engine.dispose()
 
 
 async def ask(arm: Arm, question: str) -> None:
@@ -388,8 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if Settings().database_url:
         parser.error("the benchmark drops and re-creates its database: unset DATABASE_URL")
     started = time.monotonic()
-    args.url = fresh_database(Settings())
-    asyncio.run(ingest(Settings(), args.url))
+    args.url = fresh_database(Settings(), DATABASE)
+    asyncio.run(ingest_knowledge(Settings(), args.url))
     arms = asyncio.run(run(args, questions))
     kills = asyncio.run(kill_rounds(args, questions, args.url)) if args.kills else None
     summary = {

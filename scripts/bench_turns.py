@@ -37,16 +37,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 import httpx
-from benchlib import machine, percentile, replace_block
+from benchlib import fresh_database, ingest_knowledge, machine, percentile, replace_block
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from triad.db import migrate
-from triad.db.embedded import drop_database, ensure_database
 from triad.db.models import Candidate, CriticEvaluation, Escalation, Message, TrainingSignal
-from triad.db.session import make_engine, make_session_factory
 from triad.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -210,27 +207,6 @@ def shorten(text: str, width: int) -> str:
 
 
 # --- the database and the app --------------------------------------------------------------
-
-
-def fresh_database(settings: Settings) -> str:
-    """Drop and re-create the benchmark's database and migrate it, as the test suite does."""
-    drop_database(settings, TURNS_DATABASE)
-    url = ensure_database(settings, TURNS_DATABASE)
-    migrate.upgrade(url)
-    return url
-
-
-async def ingest_knowledge(settings: Settings, url: str) -> None:
-    """The tenant's knowledge base, as `triad serve` ingests it before serving."""
-    from triad.knowledge.embedding import get_embedder
-    from triad.knowledge.ingest import ingest_with_settings
-
-    engine = make_engine(url)
-    try:
-        async with make_session_factory(engine)() as session:
-            await ingest_with_settings(session, settings, get_embedder())
-    finally:
-        await engine.dispose()
 
 
 async def warm_up(runtime: Runtime, settings: Settings) -> float:
@@ -470,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if settings.database_url:
         parser.error("the benchmark drops and re-creates its database: unset DATABASE_URL")
-    url = fresh_database(settings)
+    url = fresh_database(settings, TURNS_DATABASE)
     out = args.out.open("w", encoding="utf-8") if args.out else None
     try:
         turns, setup = asyncio.run(run(items, settings, url, out, args.label))

@@ -8,6 +8,7 @@ import platform
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def machine() -> str:
@@ -39,3 +40,29 @@ def replace_block(doc: Path, begin: str, end: str, block: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def fresh_database(settings: Any, name: str) -> str:
+    """Drop and re-create the benchmark's own database and migrate it, as the test suite does;
+    its URL."""
+    from triad.db import migrate
+    from triad.db.embedded import drop_database, ensure_database
+
+    drop_database(settings, name)
+    url = ensure_database(settings, name)
+    migrate.upgrade(url)
+    return url
+
+
+async def ingest_knowledge(settings: Any, url: str) -> None:
+    """The tenant's knowledge base into the database at `url`, as `triad serve` ingests it."""
+    from triad.db.session import make_engine, make_session_factory
+    from triad.knowledge.embedding import get_embedder
+    from triad.knowledge.ingest import ingest_with_settings
+
+    engine = make_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            await ingest_with_settings(session, settings, get_embedder())
+    finally:
+        await engine.dispose()
