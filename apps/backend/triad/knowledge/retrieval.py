@@ -119,37 +119,35 @@ async def retrieve(
         for chunk_id, rank in ranks.items():
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
     ranked = sorted(fused, key=lambda c: (-fused[c], distances[c], c))
-    if in_scope is not None:
-        homes = await session.execute(
-            select(KnowledgeChunk.id, KnowledgeChunk.document_id).where(
-                KnowledgeChunk.id.in_(ranked)
-            )
-        )
-        documents = {chunk_id: document_id for chunk_id, document_id in homes}
-        ranked = [
-            c for rank, c in enumerate(ranked) if documents.get(c) in in_scope or rank < outside
-        ]
-    best = ranked[:k]
-    if not best:
+    # one round trip: with `outside`, every candidate's document decides whether it may stay
+    wanted = ranked if in_scope is not None else ranked[:k]
+    if not wanted:
         return []
-
     rows = await session.execute(
         select(
             KnowledgeChunk.id,
+            KnowledgeChunk.document_id,
             KnowledgeChunk.content,
             KnowledgeChunk.heading_path,
             KnowledgeDocument.source,
         )
         .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
-        .where(KnowledgeChunk.id.in_(best))
+        .where(KnowledgeChunk.id.in_(wanted))
     )
-    found = {chunk_id: (content, heading, source) for chunk_id, content, heading, source in rows}
+    found = {row.id: row for row in rows}
+    if in_scope is not None:
+        ranked = [
+            c
+            for rank, c in enumerate(ranked)
+            if c in found and (found[c].document_id in in_scope or rank < outside)
+        ]
+    best = ranked[:k]
     return [
         Passage(
             chunk_id=chunk_id,
-            text=found[chunk_id][0],
-            source=found[chunk_id][2],
-            heading_path=found[chunk_id][1],
+            text=found[chunk_id].content,
+            source=found[chunk_id].source,
+            heading_path=found[chunk_id].heading_path,
             score=fused[chunk_id],
             vector_score=1.0 - distances[chunk_id],
             vector_rank=vector_ranks.get(chunk_id),
