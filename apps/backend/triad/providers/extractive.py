@@ -50,7 +50,6 @@ while who whom why will with would you your yours tell know want need get much m
 hi hello thanks thank let us
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_IRREGULAR = CANONICAL
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
@@ -96,7 +95,7 @@ _CLAUSE = re.compile(r"[.?!;,]+\s*")
 
 def stem(word: str) -> str:
     """A light, deterministic stemmer: plural and -ing/-ed endings, then a final 'e'."""
-    word = _IRREGULAR.get(word, word)
+    word = CANONICAL.get(word, word)
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:

@@ -35,7 +35,7 @@ _WORDNUM = (
     + r"|one)"
 )
 _ANYNUM = rf"(?:{_NUM}|{_WORDNUM})"
-_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DURATION_MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080,
                      "month": 43200, "year": 525600}  # fmt: skip
 _DISTANCE_UNIT = {"mile": "mi", "mi": "mi", "kilometer": "km", "kilometre": "km", "km": "km",
@@ -58,7 +58,7 @@ _PATTERNS: list[tuple[FactKind, re.Pattern[str]]] = [
     ("distance", re.compile(
         rf"\b(?P<num>{_ANYNUM})(?:\s|-)(?P<unit>mile|mi|kilomet(?:er|re)|km|met(?:er|re)|feet|"
         r"foot|ft)s?\b", re.IGNORECASE)),
-    ("day", re.compile(r"\b(?P<day>" + "|".join(_DAYS) + r")s?\b", re.IGNORECASE)),
+    ("day", re.compile(r"\b(?P<day>" + "|".join(DAYS) + r")s?\b", re.IGNORECASE)),
     ("number", re.compile(rf"(?<![\w.,])(?P<num>{_NUM})(?:st|nd|rd|th)?(?![\w$%])")),
     ("number", re.compile(
         r"\b(?P<word>" + _WORDNUM + "|" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)),
@@ -134,7 +134,7 @@ def _build(kind: FactKind, m: re.Match[str], text: str, offset: int) -> Fact | N
             value = float(hour * 60 + minute)
         amount, unit = value, "min"
     elif kind == "day":
-        amount = value = float(_DAYS.index(g["day"].lower()))
+        amount = value = float(DAYS.index(g["day"].lower()))
         unit = "day"
     else:
         raw = g.get("num") or g.get("word") or ""
@@ -210,16 +210,16 @@ def _extract(text: str) -> tuple[Fact, ...]:
 def expand_day_ranges(text: str) -> set[int]:
     """Day indexes a text covers, including the inside of "Monday to Thursday" style ranges."""
     low = text.lower()
-    days = {i for i, d in enumerate(_DAYS) if d in low}
+    days = {i for i, d in enumerate(DAYS) if d in low}
     for m in re.finditer(
         r"("
-        + "|".join(_DAYS)
+        + "|".join(DAYS)
         + r")s?\s*(?:to|through|thru|-|\u2013|until)\s*("
-        + "|".join(_DAYS)
+        + "|".join(DAYS)
         + ")",
         low,
     ):
-        a, b = _DAYS.index(m.group(1)), _DAYS.index(m.group(2))
+        a, b = DAYS.index(m.group(1)), DAYS.index(m.group(2))
         i = a
         while i != b:
             days.add(i)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from triad.ensemble.critic.arithmetic import Deriver, Operand, operand
 from triad.ensemble.critic.evidence import Sentence
-from triad.ensemble.critic.facts import Fact
+from triad.ensemble.critic.facts import DAYS, Fact
 from triad.ensemble.critic.index import EvidenceIndex
 from triad.ensemble.critic.text import stem
 
@@ -253,6 +253,4 @@ def _day(ctx: FactContext, index: EvidenceIndex) -> FactVerdict:
     )
 
 
-_DAY_STEMS = frozenset(
-    stem(d) for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-) | frozenset(("weekday", "weekend", "day"))
+_DAY_STEMS = frozenset(stem(d) for d in DAYS) | frozenset(("weekday", "weekend", "day"))

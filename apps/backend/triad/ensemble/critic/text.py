@@ -103,14 +103,11 @@ class Token:
         return self.text[:1].isupper()
 
 
-_CANONICAL = CANONICAL
-
-
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude suffix-stripping stem so that plurals and verb forms meet their base word."""
     w = word.lower().replace("\u2019", "'")
-    w = _CANONICAL.get(w, w)  # then stemmed like the knowledge base's own word
+    w = CANONICAL.get(w, w)  # then stemmed like the knowledge base's own word
     if w.endswith("'s"):
         w = w[:-2]
     w = w.strip("'")
