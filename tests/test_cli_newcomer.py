@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner, Result
 
 from tests.conftest import TEST_DATABASE
+from tests.support.serve import start_server
 from triad.cli import app
 from triad.db.models import KnowledgeDocument
 from triad.settings import PROJECT_ROOT, Settings, get_settings
@@ -125,23 +125,8 @@ async def test_serve_on_port_0_prints_the_port_it_got(database_url: str) -> None
     env = {**os.environ, "TRIAD_DATABASE_NAME": TEST_DATABASE, "TRIAD_SCHEDULER": "false"}
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         env.pop(name, None)
-    server = await asyncio.create_subprocess_exec(
-        str(PROJECT_ROOT / ".venv" / "bin" / "triad"),
-        "serve",
-        "--port",
-        "0",
-        "--no-ingest-demo",
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    server, port = await start_server(env)  # fails unless the line says where it serves
     try:
-        assert server.stdout is not None
-        line = (await asyncio.wait_for(server.stdout.readline(), timeout=120)).decode()
-        match = re.match(r"serving on http://127\.0\.0\.1:(\d+) \(OpenAPI at /docs\)", line)
-        assert match, line
-        port = int(match.group(1))
         assert port not in (0, 8000)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for _ in range(240):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.support.chaos import chaos_environ
-from triad.settings import PROJECT_ROOT, Settings
+from tests.support.serve import start_server
+from triad.settings import Settings
 
 HALF_WRITTEN = {
     "customer messages without a reply": """
@@ -59,29 +59,6 @@ def serve_environ(settings: Settings, database_name: str) -> dict[str, str]:
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         environ.pop(name, None)
     return environ
-
-
-async def start_server(environ: dict[str, str]) -> tuple[asyncio.subprocess.Process, int]:
-    """`triad serve --port 0` (the knowledge already ingested); the port it printed."""
-    server = await asyncio.create_subprocess_exec(
-        str(PROJECT_ROOT / ".venv" / "bin" / "triad"),
-        "serve",
-        "--port",
-        "0",
-        "--no-ingest-demo",
-        cwd=PROJECT_ROOT,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert server.stdout is not None
-    line = (await asyncio.wait_for(server.stdout.readline(), timeout=120)).decode()
-    match = re.match(r"serving on http://127\.0\.0\.1:(\d+) ", line)
-    if not match:
-        server.kill()
-        await server.wait()
-        raise AssertionError(f"triad serve said: {line!r}")
-    return server, int(match.group(1))
 
 
 async def kill_under_load(
