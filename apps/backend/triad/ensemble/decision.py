@@ -68,11 +68,7 @@ def _stronger(verdicts: Mapping[str, AnswerVerdict], winner: str) -> str:
     best, teacher = verdicts[winner], verdicts.get(STRONGER_ROLE)
     if winner == STRONGER_ROLE or teacher is None or not teacher.deliverable:
         return winner
-    same = (
-        not teacher.unsupported_claims
-        and len(best.unsupported_claims) == 0
-        and teacher.addresses >= best.addresses
-    )
+    same = not best.unsupported_claims and teacher.addresses >= best.addresses
     return STRONGER_ROLE if same else winner
 
 

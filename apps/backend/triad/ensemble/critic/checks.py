@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from triad.ensemble.critic.analysis import PROMISE_WORDS, ClaimAnalysis
 from triad.ensemble.critic.binding import answer_to, names_of, question_names, swapped
@@ -260,6 +261,7 @@ def check_claim(
 _PUNCT = re.compile(r"[^\w$%.,]+")
 
 
+@lru_cache(maxsize=65536)
 def _plain(text: str) -> str:
     return _PUNCT.sub(" ", text.lower()).strip(" .,")
 
